@@ -1,0 +1,12 @@
+import type { Db } from '../db/client';
+import type { Logger } from '../logger';
+import type { Transport } from '../messaging/transports';
+
+/** Everything activities touch from outside, built once by the worker and handed in. */
+export interface ActivityDeps {
+  db: Db;
+  sms: Transport;
+  email: Transport;
+  publicBaseUrl: string;
+  logger: Logger;
+}

@@ -1,0 +1,13 @@
+import type { ActivityDeps } from './deps';
+import { createFollowUpActivities } from './follow-ups';
+import { createMessagingActivities } from './messaging';
+
+export type { ActivityDeps } from './deps';
+
+/** All activities, built from their dependencies; workflows import only the type. */
+export const createActivities = (deps: ActivityDeps) => ({
+  ...createMessagingActivities(deps),
+  ...createFollowUpActivities(deps),
+});
+
+export type Activities = ReturnType<typeof createActivities>;

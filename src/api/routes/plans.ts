@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../../domain/contact-window';
+import { ContactPlanSchema, DEFAULT_PLAN, schedulePlan } from '../../domain/plan';
+import type { Prisma } from '../../generated/prisma/client';
+import { actorOf, assertAdmin, assertStoreAccess } from '../auth';
+import { ErrorBodySchema, notFound } from '../errors';
+import type { ApiDeps } from '../server';
+
+type Tx = Prisma.TransactionClient;
+
+/** The store's newest plan version (stores get version 1, the default plan, when they are created). */
+export async function currentPlan(tx: Tx, storeId: string) {
+  const plan = await tx.contactPlan.findFirst({ where: { storeId }, orderBy: { version: 'desc' } });
+  if (!plan) throw notFound(`contact plan of store ${storeId}`);
+  return plan;
+}
+
+export async function createDefaultPlan(tx: Tx, storeId: string, createdBy: string) {
+  return tx.contactPlan.create({ data: { storeId, version: 1, steps: DEFAULT_PLAN.steps, createdBy } });
+}
+
+const PlanViewSchema = z.object({ storeId: z.string(), version: z.number(), createdAt: z.string(), createdBy: z.string(), steps: z.array(z.any()) });
+
+export const planRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => {
+  const StoreParams = z.object({ storeId: z.string().min(1) });
+
+  app.get('/v1/stores/:storeId/plan', {
+    schema: { tags: ['plans'], summary: 'The store\'s current post-delivery contact plan', params: StoreParams, response: { 200: PlanViewSchema, 404: ErrorBodySchema } },
+  }, async (req) => {
+    assertStoreAccess(actorOf(req), req.params.storeId);
+    const plan = await currentPlan(db, req.params.storeId);
+    return { storeId: plan.storeId, version: plan.version, createdAt: plan.createdAt.toISOString(), createdBy: plan.createdBy, steps: plan.steps as unknown[] };
+  });
+
+  app.put('/v1/stores/:storeId/plan', {
+    schema: {
+      tags: ['plans'], summary: 'Save a new plan version; new deliveries use it, running ones keep theirs',
+      params: StoreParams, body: ContactPlanSchema, response: { 200: PlanViewSchema, 400: ErrorBodySchema, 404: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    assertAdmin(actor);
+    assertStoreAccess(actor, req.params.storeId);
+    const plan = await db.$transaction(async (tx) => {
+      const latest = await currentPlan(tx, req.params.storeId);
+      return tx.contactPlan.create({ data: { storeId: latest.storeId, version: latest.version + 1, steps: req.body.steps, createdBy: `api-key:${actor.id}` } });
+    });
+    return { storeId: plan.storeId, version: plan.version, createdAt: plan.createdAt.toISOString(), createdBy: plan.createdBy, steps: plan.steps as unknown[] };
+  });
+
+  app.post('/v1/stores/:storeId/plan/preview', {
+    schema: {
+      tags: ['plans'], summary: 'The dated schedule a delivery would get, after quiet hours and the customer\'s window',
+      params: StoreParams,
+      body: z.strictObject({ deliveredAt: z.iso.datetime({ offset: true }), contactWindow: ContactWindowSchema.optional() }),
+      response: {
+        200: z.object({ planVersion: z.number(), timeZone: z.string(), steps: z.array(z.object({ key: z.string(), title: z.string(), kind: z.string(), role: z.string(), channel: z.string(), dueStart: z.string(), dueEnd: z.string() })) }),
+        404: ErrorBodySchema,
+      },
+    },
+  }, async (req) => {
+    assertStoreAccess(actorOf(req), req.params.storeId);
+    const store = await db.store.findUnique({ where: { id: req.params.storeId } });
+    if (!store) throw notFound(`store ${req.params.storeId}`);
+    const plan = await currentPlan(db, store.id);
+    const steps = schedulePlan({
+      plan: ContactPlanSchema.parse({ steps: plan.steps }), deliveredAt: new Date(req.body.deliveredAt),
+      timeZone: store.timeZone, customerWindow: req.body.contactWindow ?? DEFAULT_CUSTOMER_WINDOW,
+    });
+    return {
+      planVersion: plan.version, timeZone: store.timeZone,
+      steps: steps.map((s) => ({ key: s.key, title: s.title, kind: s.kind, role: s.role, channel: s.channel, dueStart: s.dueStart.toISOString(), dueEnd: s.dueEnd.toISOString() })),
+    };
+  });
+};

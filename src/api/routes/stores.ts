@@ -1,0 +1,109 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { isValidTimeZone } from '../../domain/contact-window';
+import { normalizePhone } from '../../domain/phone';
+import type { Db } from '../../db/client';
+import { actorOf, assertAdmin, assertStoreAccess, generateApiKey } from '../auth';
+import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
+import type { ApiDeps } from '../server';
+import { createDefaultPlan } from './plans';
+
+export const StoreInputSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, e.g. sh-pudong'),
+  name: z.string().trim().min(1).max(100),
+  timeZone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+  serviceHotline: z.string().trim().max(30).optional(),
+});
+
+export const STAFF_ROLES = ['consultant', 'supervisor', 'cr_specialist', 'manager', 'general_manager'] as const;
+
+const StaffInputSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  role: z.enum(STAFF_ROLES),
+  phone: z.string().optional().transform((raw, ctx) => {
+    if (raw === undefined) return undefined;
+    const phone = normalizePhone(raw);
+    if (!phone) ctx.addIssue({ code: 'custom', message: 'must be an E.164 number or an 11-digit mainland mobile number' });
+    return phone ?? undefined;
+  }),
+  email: z.email().optional(),
+  active: z.boolean().default(true),
+});
+
+const StaffViewSchema = z.object({ id: z.string(), storeId: z.string(), externalId: z.string(), name: z.string(), role: z.string(), active: z.boolean() });
+
+/** A store and its first plan version (the default plan) in one transaction. */
+export async function createStore(db: Db, input: z.infer<typeof StoreInputSchema>, createdBy: string) {
+  return db.$transaction(async (tx) => {
+    if (await tx.store.findUnique({ where: { id: input.id } })) throw conflict(`store ${input.id} exists`);
+    const store = await tx.store.create({ data: input });
+    await createDefaultPlan(tx, store.id, createdBy);
+    return store;
+  });
+}
+
+export async function createApiKey(db: Db, input: { name: string; role: 'admin' | 'integration'; storeId: string | null }) {
+  const { key, hash, prefix } = generateApiKey();
+  const row = await db.apiKey.create({ data: { name: input.name, role: input.role, storeId: input.storeId, keyHash: hash, keyPrefix: prefix } });
+  return { id: row.id, key };
+}
+
+export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => {
+  app.post('/v1/stores', {
+    schema: {
+      tags: ['stores'], summary: 'Create a store (admin); it starts with the default contact plan',
+      body: StoreInputSchema,
+      response: { 201: z.object({ id: z.string(), name: z.string(), timeZone: z.string() }), 400: ErrorBodySchema, 409: ErrorBodySchema },
+    },
+  }, async (req, reply) => {
+    const actor = actorOf(req);
+    assertAdmin(actor);
+    if (actor.storeId) throw badRequest('id', 'a store-scoped key cannot create stores');
+    const store = await createStore(db, req.body, `api-key:${actor.id}`);
+    return reply.status(201).send({ id: store.id, name: store.name, timeZone: store.timeZone });
+  });
+
+  app.put('/v1/stores/:storeId/staff/:externalId', {
+    schema: {
+      tags: ['staff'], summary: 'Add or update a staff member and their role at the store (DMS sync)',
+      params: z.object({ storeId: z.string(), externalId: z.string().min(1).max(64) }),
+      body: StaffInputSchema,
+      response: { 200: StaffViewSchema, 400: ErrorBodySchema },
+    },
+  }, async (req) => {
+    assertStoreAccess(actorOf(req), req.params.storeId);
+    if (!(await db.store.findUnique({ where: { id: req.params.storeId } }))) throw notFound(`store ${req.params.storeId}`);
+    const { storeId, externalId } = req.params;
+    const staff = await db.staff.upsert({
+      where: { storeId_externalId: { storeId, externalId } },
+      update: req.body,
+      create: { storeId, externalId, ...req.body },
+    });
+    return { id: staff.id, storeId, externalId, name: staff.name, role: staff.role, active: staff.active };
+  });
+
+  app.get('/v1/stores/:storeId/staff', {
+    schema: { tags: ['staff'], summary: 'The store\'s staff and their roles', params: z.object({ storeId: z.string() }), response: { 200: z.array(StaffViewSchema) } },
+  }, async (req) => {
+    assertStoreAccess(actorOf(req), req.params.storeId);
+    const staff = await db.staff.findMany({ where: { storeId: req.params.storeId }, orderBy: [{ role: 'asc' }, { name: 'asc' }] });
+    return staff.map((s) => ({ id: s.id, storeId: s.storeId, externalId: s.externalId, name: s.name, role: s.role, active: s.active }));
+  });
+
+  app.post('/v1/api-keys', {
+    schema: {
+      tags: ['auth'], summary: 'Issue an API key (admin); the key is shown once and stored hashed',
+      body: z.strictObject({ name: z.string().min(1).max(100), role: z.enum(['admin', 'integration']), storeId: z.string().nullable() }),
+      response: { 201: z.object({ id: z.string(), key: z.string() }), 400: ErrorBodySchema },
+    },
+  }, async (req, reply) => {
+    const actor = actorOf(req);
+    assertAdmin(actor);
+    if (req.body.storeId === null && actor.storeId) throw badRequest('storeId', 'a store-scoped admin can only issue keys for its store');
+    if (req.body.storeId) {
+      assertStoreAccess(actor, req.body.storeId);
+      if (!(await db.store.findUnique({ where: { id: req.body.storeId } }))) throw badRequest('storeId', `unknown store ${req.body.storeId}`);
+    }
+    return reply.status(201).send(await createApiKey(db, req.body));
+  });
+};

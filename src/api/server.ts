@@ -1,0 +1,53 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Client } from '@temporalio/client';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
+import { REDACTED_PATHS } from '../logger';
+import { registerAuth } from './auth';
+import { registerErrorHandler } from './errors';
+import { deliveryRoutes } from './routes/deliveries';
+import { messageRoutes } from './routes/messages';
+import { planRoutes } from './routes/plans';
+import { storeRoutes } from './routes/stores';
+
+export interface ApiDeps {
+  config: Config;
+  db: Db;
+  temporal: Client;
+}
+
+export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {}) {
+  const app = Fastify({
+    logger: { level: opts.logLevel ?? deps.config.LOG_LEVEL, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    // Fastify logs the URL; query strings of ours carry IDs only, never personal data.
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Huifang API', description: 'Durable customer follow-up (回访) for car dealerships', version: '0.1.0' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
+  });
+  registerAuth(app, deps.db);
+
+  app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(deliveryRoutes, deps);
+  await app.register(planRoutes, deps);
+  await app.register(storeRoutes, deps);
+  await app.register(messageRoutes, deps);
+  return app;
+}

@@ -1,0 +1,16 @@
+/**
+ * The one table of named failures. Activities throw non-retryable ApplicationFailures with these
+ * types; the API maps its own errors to 4xx bodies carrying the same names.
+ */
+export const ErrorType = {
+  InvalidRecipient: 'InvalidRecipient',
+  RecipientOptedOut: 'RecipientOptedOut',
+  MessageRejected: 'MessageRejected',
+  TransportMisconfigured: 'TransportMisconfigured',
+  TemplateNotFound: 'TemplateNotFound',
+  TemplateVariableMissing: 'TemplateVariableMissing',
+  RecordNotFound: 'RecordNotFound',
+  TaskAlreadyClosed: 'TaskAlreadyClosed',
+} as const;
+
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

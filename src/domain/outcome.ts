@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** What a caller records after a follow-up call (the task's structured outcome). */
+export const CallOutcomeSchema = z
+  .strictObject({
+    reached: z.boolean(),
+    satisfied: z.boolean().optional(),
+    csat: z.number().int().min(1).max(5).optional(),
+    nps: z.number().int().min(0).max(10).optional(),
+    promisesKept: z.boolean().optional(),
+    complaint: z.string().trim().min(1).max(2000).optional(),
+    /** I-2: whether the customer's contact data proved correct; corrections go in correctedContact. */
+    contactDataCorrect: z.boolean().optional(),
+    correctedContact: z
+      .strictObject({ phone: z.string().min(5).max(20).optional(), email: z.email().optional() })
+      .optional(),
+    note: z.string().max(2000).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.reached) return;
+    for (const field of ['satisfied', 'csat', 'nps', 'promisesKept', 'complaint'] as const) {
+      if (o[field] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'an unreached customer gave no answer: leave it out' });
+      }
+    }
+  });
+
+export type CallOutcome = z.infer<typeof CallOutcomeSchema>;
+
+/** The satisfaction survey is the KPI's source, so a reached customer's verdict is required. */
+export function surveyOutcomeProblem(outcome: CallOutcome): { field: string; message: string } | null {
+  if (outcome.reached && outcome.satisfied === undefined) {
+    return { field: 'satisfied', message: 'the satisfaction survey needs the customer\'s answer' };
+  }
+  return null;
+}
+
+/**
+ * A problem opens an escalation case (DOMAIN.md section 5): a dissatisfied answer, a complaint,
+ * or a CSAT of 1-2, which is a dissatisfied answer on the 5-point scale.
+ */
+export function outcomeHasProblem(outcome: CallOutcome): boolean {
+  return outcome.satisfied === false || outcome.complaint !== undefined || (outcome.csat !== undefined && outcome.csat <= 2);
+}
+
+export type FollowUpStatus = 'open' | 'done_on_time' | 'done_late' | 'missed' | 'failed' | 'cancelled';
+
+/** Closing status of a reached call: on time when completed before its window closed. */
+export function completionStatus(completedAt: Date, dueEnd: Date): 'done_on_time' | 'done_late' {
+  return completedAt.getTime() <= dueEnd.getTime() ? 'done_on_time' : 'done_late';
+}

@@ -1,0 +1,247 @@
+import { z } from 'zod';
+import { MARKETING_OPT_OUT_SUFFIX } from './sms-segments';
+
+export const LocaleSchema = z.enum(['zh-CN', 'en']);
+export type Locale = z.infer<typeof LocaleSchema>;
+
+// `{{ name }}` with optional inner spaces; names are identifiers so they read the same in code.
+const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
+const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const TEXT_FIELDS = ['subject', 'body', 'html'] as const;
+
+const TemplateFieldsSchema = z.object({
+  key: z.string().min(1),
+  locale: LocaleSchema,
+  channel: z.enum(['sms', 'email']),
+  purpose: z.enum(['service', 'marketing']),
+  subject: z.string().min(1).optional(),
+  body: z.string().min(1),
+  html: z.string().min(1).optional(),
+  variables: z.array(z.string().regex(VARIABLE_NAME, 'variable names are identifiers such as customerName')),
+});
+type TemplateFields = z.infer<typeof TemplateFieldsSchema>;
+
+/** Field rules plus cross-field ones: the channel decides subject/html, every placeholder must be declared. */
+export const TemplateSchema = TemplateFieldsSchema.superRefine((template, ctx) => {
+  for (const problem of [...channelProblems(template), ...placeholderProblems(template)]) {
+    ctx.addIssue({ code: 'custom', ...problem });
+  }
+});
+export type Template = z.infer<typeof TemplateSchema>;
+
+export interface TemplateProblem {
+  /** Dotted path of the offending field, e.g. `body` or `variables.2`. */
+  field: string;
+  message: string;
+}
+
+export interface RenderedMessage {
+  subject?: string;
+  body: string;
+  html?: string;
+}
+
+/** A declared variable had no value, so the message would go out with a hole in it. */
+export class TemplateVariableMissingError extends Error {
+  override readonly name = 'TemplateVariableMissingError';
+
+  constructor(
+    readonly templateKey: string,
+    readonly missing: readonly string[],
+  ) {
+    super(`template ${templateKey} is missing values for: ${missing.join(', ')}`);
+  }
+}
+
+/** Errors make the template unusable; warnings (declared but unused variables) do not. */
+export function validateTemplate(input: unknown): { errors: TemplateProblem[]; warnings: TemplateProblem[] } {
+  const parsed = TemplateSchema.safeParse(input);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
+    return { errors, warnings: [] };
+  }
+  return { errors: [], warnings: unusedVariableWarnings(parsed.data) };
+}
+
+/**
+ * Fills the placeholders. Values are HTML-escaped in `html` only; marketing SMS get the
+ * locale's opt-out hint, because carriers and customers expect a way out of every promotion.
+ */
+export function renderTemplate(input: Template, vars: Readonly<Record<string, string>>): RenderedMessage {
+  const template = TemplateSchema.parse(input);
+  const missing = template.variables.filter((name) => !vars[name]?.trim());
+  if (missing.length > 0) throw new TemplateVariableMissingError(template.key, missing);
+
+  const fill = (text: string, escape: (value: string) => string) =>
+    text.replace(PLACEHOLDER, (_match, name: string) => escape(vars[name] as string));
+  const asIs = (value: string) => value;
+  const body = fill(template.body, asIs);
+  return {
+    ...(template.subject !== undefined && { subject: fill(template.subject, asIs) }),
+    body: needsOptOutHint(template) ? body + MARKETING_OPT_OUT_SUFFIX[template.locale] : body,
+    ...(template.html !== undefined && { html: fill(template.html, escapeHtml) }),
+  };
+}
+
+function needsOptOutHint(template: Template): boolean {
+  return template.channel === 'sms' && template.purpose === 'marketing';
+}
+
+type Problem = { path: string[]; message: string };
+
+function channelProblems(template: TemplateFields): Problem[] {
+  if (template.channel === 'email') {
+    return template.subject === undefined ? [{ path: ['subject'], message: 'an email template needs a subject' }] : [];
+  }
+  return (['subject', 'html'] as const)
+    .filter((field) => template[field] !== undefined)
+    .map((field) => ({ path: [field], message: `an SMS template has no ${field}` }));
+}
+
+function placeholderProblems(template: TemplateFields): Problem[] {
+  const declared = new Set(template.variables);
+  return TEXT_FIELDS.flatMap((field) => {
+    const text = template[field];
+    if (text === undefined) return [];
+    const undeclared = [...new Set(placeholdersIn(text))].filter((name) => !declared.has(name));
+    const problems = undeclared.map((name) => ({
+      path: [field],
+      message: `placeholder {{${name}}} is not declared in variables`,
+    }));
+    if (/\{\{|\}\}/.test(text.replace(PLACEHOLDER, ''))) {
+      problems.push({ path: [field], message: 'malformed placeholder; write {{variableName}}' });
+    }
+    return problems;
+  });
+}
+
+function unusedVariableWarnings(template: Template): TemplateProblem[] {
+  const used = new Set(TEXT_FIELDS.flatMap((field) => placeholdersIn(template[field] ?? '')));
+  return template.variables.flatMap((name, index) =>
+    used.has(name) ? [] : [{ field: `variables.${index}`, message: `variable ${name} is declared but never used` }],
+  );
+}
+
+function placeholdersIn(text: string): string[] {
+  return Array.from(text.matchAll(PLACEHOLDER), (match) => match[1] as string);
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] as string);
+}
+
+const DELIVERY_VARIABLES = ['customerName', 'storeName', 'consultantName', 'vehicleModel'];
+
+/** Messages around handing over a new car; all are service messages, not marketing. */
+export const DEFAULT_TEMPLATES: readonly Template[] = [
+  {
+    key: 'delivery-thank-you',
+    locale: 'zh-CN',
+    channel: 'sms',
+    purpose: 'service',
+    body:
+      '【{{storeName}}】{{customerName}}您好！恭喜您喜提{{vehicleModel}}，衷心感谢您对我们的信任与支持。' +
+      '我是您的专属顾问{{consultantName}}，今后用车有任何需要，随时联系我。祝您用车愉快，出行平安！',
+    variables: DELIVERY_VARIABLES,
+  },
+  {
+    key: 'delivery-thank-you',
+    locale: 'en',
+    channel: 'sms',
+    purpose: 'service',
+    body:
+      'Dear {{customerName}}, congratulations on your new {{vehicleModel}} and thank you for choosing {{storeName}}. ' +
+      "I'm {{consultantName}}, your consultant: whenever you need anything, I'm here to help. Safe travels!",
+    variables: DELIVERY_VARIABLES,
+  },
+  {
+    key: 'delivery-farewell',
+    locale: 'zh-CN',
+    channel: 'sms',
+    purpose: 'service',
+    body:
+      '【{{storeName}}】您好，我是您的销售顾问{{consultantName}}，很荣幸陪您完成提车。' +
+      '请存下我的电话{{consultantPhone}}，用车上有任何问题都可以直接找我；' +
+      '保养、维修或道路救援，请拨打服务热线{{serviceHotline}}。期待再次为您服务！',
+    variables: ['consultantName', 'consultantPhone', 'storeName', 'serviceHotline'],
+  },
+  {
+    key: 'delivery-farewell',
+    locale: 'en',
+    channel: 'sms',
+    purpose: 'service',
+    body:
+      "Hello, it's {{consultantName}}, your consultant at {{storeName}}. It was a pleasure handing over your car. " +
+      'Please save my number, {{consultantPhone}}, for any question. ' +
+      'For servicing, repairs or roadside assistance, call our hotline {{serviceHotline}}.',
+    variables: ['consultantName', 'consultantPhone', 'storeName', 'serviceHotline'],
+  },
+  {
+    key: 'delivery-care-2h',
+    locale: 'zh-CN',
+    channel: 'sms',
+    purpose: 'service',
+    body:
+      '【{{storeName}}】{{customerName}}您好，我是{{consultantName}}。您平安到家了吧？新车开着还顺手吗？' +
+      '用车上有任何疑问，直接回复短信或给我打电话都可以。',
+    variables: ['customerName', 'consultantName', 'storeName'],
+  },
+  {
+    key: 'delivery-care-2h',
+    locale: 'en',
+    channel: 'sms',
+    purpose: 'service',
+    body:
+      "Hi {{customerName}}, it's {{consultantName}} from {{storeName}}. Did you get home safely? " +
+      'If you have any questions about the new car, just reply or give me a call.',
+    variables: ['customerName', 'consultantName', 'storeName'],
+  },
+  {
+    key: 'delivery-thank-you',
+    locale: 'zh-CN',
+    channel: 'email',
+    purpose: 'service',
+    subject: '感谢您选择{{storeName}}，祝您用车愉快',
+    body:
+      '{{customerName}}您好：\n\n' +
+      '恭喜您喜提{{vehicleModel}}！衷心感谢您选择{{storeName}}，感谢您对我们的信任。\n\n' +
+      '我是您的专属顾问{{consultantName}}。今后无论是用车咨询、保养预约还是其他需要，都欢迎随时与我联系。\n\n' +
+      '祝您用车愉快，出行平安！\n\n{{consultantName}}\n{{storeName}}',
+    html:
+      '<p>{{customerName}}您好：</p>' +
+      '<p>恭喜您喜提{{vehicleModel}}！衷心感谢您选择{{storeName}}，感谢您对我们的信任。</p>' +
+      '<p>我是您的专属顾问{{consultantName}}。今后无论是用车咨询、保养预约还是其他需要，都欢迎随时与我联系。</p>' +
+      '<p>祝您用车愉快，出行平安！</p>' +
+      '<p>{{consultantName}}<br>{{storeName}}</p>',
+    variables: DELIVERY_VARIABLES,
+  },
+  {
+    key: 'delivery-thank-you',
+    locale: 'en',
+    channel: 'email',
+    purpose: 'service',
+    subject: 'Thank you for choosing {{storeName}}',
+    body:
+      'Dear {{customerName}},\n\n' +
+      'Congratulations on your new {{vehicleModel}}, and thank you for the trust you have placed in {{storeName}}.\n\n' +
+      "I'm {{consultantName}}, your consultant. Whether it's a question about the car, booking a service " +
+      'or anything else, please get in touch any time.\n\n' +
+      'Wishing you many happy and safe journeys,\n\n{{consultantName}}\n{{storeName}}',
+    html:
+      '<p>Dear {{customerName}},</p>' +
+      '<p>Congratulations on your new {{vehicleModel}}, and thank you for the trust you have placed in {{storeName}}.</p>' +
+      "<p>I'm {{consultantName}}, your consultant. Whether it's a question about the car, booking a service " +
+      'or anything else, please get in touch any time.</p>' +
+      '<p>Wishing you many happy and safe journeys,</p>' +
+      '<p>{{consultantName}}<br>{{storeName}}</p>',
+    variables: DELIVERY_VARIABLES,
+  },
+];

@@ -1,0 +1,187 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, WriteStream } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { embeddedDatabaseUrl } from './db/embedded-postgres';
+import { migrate } from './db/migrate';
+import { temporalBinaries } from './temporal/toolchain';
+
+/**
+ * Starts the whole product as child processes: the embedded PostgreSQL, the Temporal dev server,
+ * a local SMTP sink (MailDev), the worker and the API, each skipped when the configuration points
+ * at an external one. `npm start` (src/main.ts) and the end-to-end tests use the same code.
+ */
+const ROOT = path.resolve(__dirname, '..');
+const TSX = ['--import', 'tsx'];
+
+export interface StackOptions {
+  dataDir: string;
+  env: Record<string, string | undefined>;
+  ports: { postgres: number; temporal: number; temporalUi: number; smtp: number; smtpWeb: number; api: number };
+  /** Tests run without the Web UIs. */
+  headless?: boolean;
+  /** Where service output goes: a line printer, or a log file. */
+  output: { line: (service: string, line: string) => void } | { file: string };
+  /** Leave these to the caller (e.g. a test that kills and restarts the worker itself). */
+  skip?: ('worker' | 'api')[];
+}
+
+export interface Service {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, service?: Service): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void service?.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${what} exited before it was ready`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} was not ready after ${timeoutMs / 1000}s`);
+}
+
+const portOpen = (port: number) => () =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+export class Stack {
+  readonly services: Service[] = [];
+  readonly env: Record<string, string | undefined>;
+  private log?: WriteStream;
+
+  constructor(private readonly opts: StackOptions) {
+    this.env = { ...opts.env, DATA_DIR: opts.dataDir };
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.opts.ports.api}`;
+  }
+
+  /** Starts a service process; its output goes where the options say, line by line. */
+  spawnService(name: string, command: string, args: string[], env = this.env): Service {
+    const child = spawn(command, args, { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = this.opts.output;
+    const write = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.trim()) continue;
+        if ('file' in out) this.logStream().write(`[${name}] ${line}\n`);
+        else out.line(name, line);
+      }
+    };
+    child.stdout!.on('data', write);
+    child.stderr!.on('data', write);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const service = { name, child, exited };
+    this.services.push(service);
+    return service;
+  }
+
+  private logStream(): WriteStream {
+    if (!this.log) {
+      const file = (this.opts.output as { file: string }).file;
+      mkdirSync(path.dirname(file), { recursive: true });
+      this.log = createWriteStream(file, { flags: 'a' });
+    }
+    return this.log;
+  }
+
+  async start(): Promise<void> {
+    const { ports, dataDir } = this.opts;
+    mkdirSync(dataDir, { recursive: true });
+    const bins = temporalBinaries();
+
+    if (!this.env.DATABASE_URL) {
+      const pg = this.spawnService('postgres', process.execPath, [...TSX, 'src/db/embedded-postgres.ts'], { ...this.env, EMBEDDED_PG_PORT: String(ports.postgres) });
+      this.env.DATABASE_URL = embeddedDatabaseUrl(ports.postgres);
+      await waitFor('embedded PostgreSQL', async () => {
+        const { Client } = await import('pg');
+        const c = new Client({ connectionString: this.env.DATABASE_URL });
+        await c.connect();
+        await c.end();
+        return true;
+      }, 60_000, pg);
+    }
+    await migrate(this.env.DATABASE_URL!);
+
+    if (!this.env.TEMPORAL_ADDRESS) {
+      const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.temporal),
+        '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'warn'];
+      args.push(...(this.opts.headless ? ['--headless'] : ['--ui-port', String(ports.temporalUi)]));
+      const temporal = this.spawnService('temporal', bins.cli, args);
+      this.env.TEMPORAL_ADDRESS = `127.0.0.1:${ports.temporal}`;
+      await waitFor('Temporal dev server', async () => {
+        const connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS!, connectTimeout: 1000 });
+        try {
+          await connection.workflowService.describeNamespace({ namespace: this.env.TEMPORAL_NAMESPACE ?? 'default' });
+          return true;
+        } finally {
+          await connection.close();
+        }
+      }, 60_000, temporal);
+    }
+
+    if (!this.env.SMTP_URL) {
+      const args = ['--smtp', String(ports.smtp), '--ip', '127.0.0.1', '--silent', '--mail-directory', path.join(dataDir, 'mail')];
+      args.push(...(this.opts.headless ? ['--disable-web'] : ['--web', String(ports.smtpWeb), '--web-ip', '127.0.0.1']));
+      const maildev = this.spawnService('maildev', process.execPath, [path.join(ROOT, 'node_modules', 'maildev', 'dist', 'bin', 'maildev.js'), ...args]);
+      this.env.SMTP_URL = `smtp://127.0.0.1:${ports.smtp}`;
+      await waitFor('MailDev', portOpen(ports.smtp), 30_000, maildev);
+    }
+
+    this.env.API_PORT = String(ports.api);
+    if (!this.opts.skip?.includes('worker')) await this.startWorker();
+    if (!this.opts.skip?.includes('api')) await this.startApi();
+  }
+
+  async startWorker(): Promise<Service> {
+    const worker = this.spawnService('worker', process.execPath, [...TSX, 'src/worker.ts']);
+    let ready = false;
+    worker.child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('worker started')) ready = true;
+    });
+    await waitFor('worker', async () => ready, 90_000, worker);
+    return worker;
+  }
+
+  async startApi(): Promise<Service> {
+    const api = this.spawnService('api', process.execPath, [...TSX, 'src/api/main.ts']);
+    await waitFor('API', async () => (await fetch(`${this.apiUrl}/health`)).ok, 60_000, api);
+    return api;
+  }
+
+  /** Stops one service: SIGTERM, then SIGKILL if it is still there after the grace period. */
+  async stopService(service: Service, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
+    if (service.child.exitCode === null && service.child.signalCode === null) {
+      service.child.kill(signal);
+      const timer = setTimeout(() => service.child.kill('SIGKILL'), graceMs);
+      await service.exited;
+      clearTimeout(timer);
+    }
+    this.services.splice(this.services.indexOf(service), 1);
+  }
+
+  /** Stops everything in reverse order of start, so the database goes last. */
+  async stop(): Promise<void> {
+    for (const service of [...this.services].reverse()) await this.stopService(service);
+    await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
+  }
+}

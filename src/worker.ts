@@ -1,0 +1,36 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { loadConfig } from './config';
+import { createDb } from './db/client';
+import { createLogger } from './logger';
+import { createTransports } from './messaging';
+import { temporalConnectionOptions } from './temporal/connection';
+
+/** The Temporal worker: runs the workflows and the activities (all I/O) on one task queue. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL: required by the worker (npm start provides it)');
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const transports = createTransports(config);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities({ db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger }),
+  });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+  try {
+    await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
+  } finally {
+    await Promise.all([connection.close(), db.$disconnect(), transports.sms.close?.(), transports.email.close?.()]);
+    logger.info('worker stopped');
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

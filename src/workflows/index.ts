@@ -1,0 +1,2 @@
+// The worker's workflow bundle: deterministic code only (see STYLE.md).
+export { vehicleLifecycle } from './vehicle-lifecycle';

@@ -1,0 +1,244 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ContactWindow } from '../domain/contact-window';
+import type { CallOutcome } from '../domain/outcome';
+import { surveyOutcomeProblem } from '../domain/outcome';
+import { CallStep, MessageStep, PlanStep, schedulePlan } from '../domain/plan';
+
+/**
+ * One workflow per vehicle ownership (entity workflow), ID `vehicle-<storeId>-<vin>`. It runs the
+ * store's post-delivery plan as it was when the car was delivered, then stays for the years of
+ * ownership, continuing as new before its history grows large.
+ */
+export interface LifecycleInput {
+  deliveryId: string;
+  storeId: string;
+  timeZone: string;
+  deliveredAt: string;
+  customerWindow: ContactWindow;
+  plan: { id: string; version: number; steps: PlanStep[] };
+  /** Set only by continue-as-new. */
+  carried?: LifecycleState;
+}
+
+export type StepStatus =
+  | 'scheduled' | 'open' | 'sent' | 'skipped' | 'suppressed' | 'undeliverable'
+  | 'done_on_time' | 'done_late' | 'missed' | 'failed' | 'cancelled';
+
+export interface StepState {
+  key: string;
+  kind: 'message' | 'call';
+  role: PlanStep['role'];
+  dueStart: string;
+  dueEnd: string;
+  status: StepStatus;
+  followUpId?: string;
+  messageId?: string;
+  attempts: number;
+  nextAttemptAt?: string;
+  mandatory: boolean;
+}
+
+export interface LifecycleState {
+  phase: 'post-delivery' | 'ownership' | 'ended';
+  planVersion: number;
+  customerWindow: ContactWindow;
+  steps: StepState[];
+  problemFound: boolean;
+  caseIds: string[];
+  endedReason?: string;
+}
+
+export interface CompleteTaskInput {
+  stepKey: string;
+  outcome: CallOutcome;
+}
+
+export const stateQuery = defineQuery<LifecycleState>('state');
+export const completeTaskUpdate = defineUpdate<{ status: string; attempts: number; nextAttemptAt: string | null; caseId?: string }, [CompleteTaskInput]>('completeTask');
+export const rescheduleTaskUpdate = defineUpdate<{ dueStart: string; dueEnd: string }, [{ stepKey: string; requestedAt: string }]>('rescheduleTask');
+export const contactWindowChangedSignal = defineSignal<[ContactWindow]>('contactWindowChanged');
+export const ownershipEndedSignal = defineSignal<[{ reason: string }]>('ownershipEnded');
+
+/** How long an unfinished call stays open after its window closes before it counts as missed. */
+export const MISSED_AFTER_MS = 2 * 24 * 60 * 60 * 1000;
+
+const { sendMessage, openFollowUp, recordOutcome, closeFollowUp, rescheduleFollowUp, markMandatory, openEscalationCase } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+  });
+
+const CLOSED: ReadonlySet<StepStatus> = new Set(['done_on_time', 'done_late', 'missed', 'failed', 'cancelled']);
+
+export async function vehicleLifecycle(input: LifecycleInput): Promise<LifecycleState> {
+  const deliveredAt = new Date(input.deliveredAt);
+  const plan = { steps: input.plan.steps };
+  const state: LifecycleState = input.carried ?? {
+    phase: 'post-delivery',
+    planVersion: input.plan.version,
+    customerWindow: input.customerWindow,
+    steps: schedulePlan({ plan, deliveredAt, timeZone: input.timeZone, customerWindow: input.customerWindow }).map((s) => ({
+      key: s.key, kind: s.kind, role: s.role, dueStart: s.dueStart.toISOString(), dueEnd: s.dueEnd.toISOString(),
+      status: 'scheduled', attempts: 0, mandatory: false,
+    })),
+    problemFound: false,
+    caseIds: [],
+  };
+  /** Bumped whenever due times move, so sleeping steps wake up and look again. */
+  let scheduleVersion = 0;
+  const stepOf = (key: string) => state.steps.find((s) => s.key === key)!;
+  const planStepOf = (key: string) => input.plan.steps.find((s) => s.key === key)!;
+  const ended = () => state.phase === 'ended';
+
+  setHandler(stateQuery, () => state);
+
+  setHandler(contactWindowChangedSignal, (w) => {
+    state.customerWindow = w;
+    const fresh = schedulePlan({ plan, deliveredAt, timeZone: input.timeZone, customerWindow: w });
+    for (const s of state.steps) {
+      if (s.status !== 'scheduled') continue;
+      const next = fresh.find((f) => f.key === s.key)!;
+      s.dueStart = next.dueStart.toISOString();
+      s.dueEnd = next.dueEnd.toISOString();
+    }
+    scheduleVersion++;
+  });
+
+  setHandler(ownershipEndedSignal, ({ reason }) => {
+    state.phase = 'ended';
+    state.endedReason = reason;
+  });
+
+  setHandler(
+    completeTaskUpdate,
+    async ({ stepKey, outcome }) => {
+      const s = stepOf(stepKey);
+      const step = planStepOf(stepKey) as CallStep;
+      const result = await recordOutcome({
+        followUpId: s.followUpId!, outcome, completedAt: new Date().toISOString(), retryAfterMinutes: step.attempts.retryAfterMinutes,
+      });
+      s.status = result.status as StepStatus;
+      s.attempts = result.attempts;
+      s.nextAttemptAt = result.nextAttemptAt ?? undefined;
+      let caseId: string | undefined;
+      if (step.survey && result.problem) caseId = await escalate(s, outcome);
+      return { ...result, caseId };
+    },
+    {
+      validator: ({ stepKey, outcome }) => {
+        const s = state.steps.find((x) => x.key === stepKey);
+        if (!s || s.kind !== 'call') throw ApplicationFailure.nonRetryable(`no call step ${stepKey}`, 'RecordNotFound');
+        if (s.status !== 'open') throw ApplicationFailure.nonRetryable(`task ${stepKey} is ${s.status}`, 'TaskAlreadyClosed');
+        const step = planStepOf(stepKey) as CallStep;
+        const problem = step.survey ? surveyOutcomeProblem(outcome) : null;
+        if (problem) throw ApplicationFailure.nonRetryable(`${problem.field}: ${problem.message}`, 'InvalidOutcome');
+      },
+    },
+  );
+
+  setHandler(
+    rescheduleTaskUpdate,
+    async ({ stepKey, requestedAt }) => {
+      const s = stepOf(stepKey);
+      const moved = await rescheduleFollowUp({ followUpId: s.followUpId!, requestedAt });
+      s.dueStart = moved.dueStart;
+      s.dueEnd = moved.dueEnd;
+      s.nextAttemptAt = moved.dueStart;
+      scheduleVersion++;
+      return moved;
+    },
+    {
+      validator: ({ stepKey }) => {
+        const s = state.steps.find((x) => x.key === stepKey);
+        if (!s || s.kind !== 'call' || s.status !== 'open') throw ApplicationFailure.nonRetryable(`no open task ${stepKey}`, 'TaskAlreadyClosed');
+      },
+    },
+  );
+
+  /** The survey found a problem: a case for CR staff, and the manager's call becomes mandatory. */
+  async function escalate(survey: StepState, outcome: CallOutcome): Promise<string> {
+    state.problemFound = true;
+    const { caseId } = await openEscalationCase({
+      deliveryId: input.deliveryId, followUpId: survey.followUpId!, reason: outcome.complaint ? 'complaint' : 'dissatisfied', detail: outcome.complaint,
+    });
+    state.caseIds.push(caseId);
+    for (const s of state.steps) {
+      const step = planStepOf(s.key);
+      if (step.kind === 'call' && step.mandatoryOnProblem && !CLOSED.has(s.status)) {
+        s.mandatory = true;
+        if (s.followUpId) await markMandatory({ followUpId: s.followUpId });
+      }
+    }
+    return caseId;
+  }
+
+  /** Sleeps until `deadline()` (re-read whenever the schedule moves); false when ownership ended first. */
+  async function sleepUntil(deadline: () => number): Promise<boolean> {
+    for (;;) {
+      if (ended()) return false;
+      const ms = deadline() - Date.now();
+      if (ms <= 0) return true;
+      const seen = scheduleVersion;
+      await condition(() => ended() || scheduleVersion !== seen, ms);
+    }
+  }
+
+  async function runMessage(s: StepState, step: MessageStep): Promise<void> {
+    if (!(await sleepUntil(() => Date.parse(s.dueStart)))) return void (s.status = 'cancelled');
+    try {
+      const sent = await sendMessage({
+        idempotencyKey: `${workflowInfo().workflowId}:${input.deliveryId}:${s.key}`,
+        deliveryId: input.deliveryId, templateKey: step.template, channel: step.channel, purpose: 'service',
+      });
+      s.messageId = sent.messageId ?? undefined;
+      s.status = sent.status === 'suppressed' ? 'suppressed' : sent.status === 'skipped' ? 'skipped' : 'sent';
+    } catch (err) {
+      // A permanent refusal (bad number, opted out) is recorded by the activity; the plan goes on.
+      log.warn('message step failed permanently', { step: s.key, error: String(err) });
+      s.status = 'undeliverable';
+    }
+  }
+
+  async function runCall(s: StepState, step: CallStep): Promise<void> {
+    if (!(await sleepUntil(() => Date.parse(s.dueStart)))) return void (s.status = 'cancelled');
+    if (step.mandatoryOnProblem && state.problemFound) s.mandatory = true;
+    const opened = await openFollowUp({
+      deliveryId: input.deliveryId, stepKey: s.key, role: step.role, checklist: step.checklist, survey: step.survey ?? false,
+      mandatory: s.mandatory, maxAttempts: step.attempts.max, dueStart: s.dueStart, dueEnd: s.dueEnd,
+    });
+    s.followUpId = opened.followUpId;
+    s.status = 'open';
+    await sleepUntil(() => (s.status === 'open' ? Date.parse(s.dueEnd) + MISSED_AFTER_MS : 0));
+    if (s.status === 'open') s.status = (await closeFollowUp({ followUpId: s.followUpId, status: ended() ? 'cancelled' : 'missed' })) as StepStatus;
+  }
+
+  if (state.phase === 'post-delivery') {
+    await Promise.all(
+      state.steps.map((s) => {
+        const step = planStepOf(s.key);
+        return step.kind === 'message' ? runMessage(s, step) : runCall(s, step);
+      }),
+    );
+    if (!ended()) state.phase = 'ownership';
+  }
+
+  // The years of ownership: later reminders (maintenance, insurance) hook in here.
+  // Continuing as new at least yearly keeps each run's history short however long the car is kept.
+  if (!ended()) await condition(() => ended() || workflowInfo().continueAsNewSuggested, '365 days');
+  await condition(allHandlersFinished);
+  if (!ended()) await continueAsNew<typeof vehicleLifecycle>({ ...input, carried: state });
+  return state;
+}
