@@ -3,7 +3,6 @@ import { createWriteStream, mkdirSync, WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { embeddedDatabaseUrl } from './db/embedded-postgres';
 import { migrate } from './db/migrate';
 import { temporalBinaries } from './temporal/toolchain';
 
@@ -111,14 +110,10 @@ export class Stack {
 
     if (!this.env.DATABASE_URL) {
       const pg = this.spawnService('postgres', process.execPath, [...TSX, 'src/db/embedded-postgres.ts'], { ...this.env, EMBEDDED_PG_PORT: String(ports.postgres) });
-      this.env.DATABASE_URL = embeddedDatabaseUrl(ports.postgres);
-      await waitFor('embedded PostgreSQL', async () => {
-        const { Client } = await import('pg');
-        const c = new Client({ connectionString: this.env.DATABASE_URL });
-        await c.connect();
-        await c.end();
-        return true;
-      }, 60_000, pg);
+      let url: string | undefined;
+      pg.child.stdout!.on('data', (chunk: Buffer) => (url ??= /READY (\S+)/.exec(chunk.toString())?.[1]));
+      await waitFor('embedded PostgreSQL', async () => url !== undefined, 60_000, pg);
+      this.env.DATABASE_URL = url;
     }
     await migrate(this.env.DATABASE_URL!);
 

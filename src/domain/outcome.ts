@@ -17,7 +17,11 @@ export const CallOutcomeSchema = z
     note: z.string().max(2000).optional(),
   })
   .superRefine((o, ctx) => {
-    if (o.reached) return;
+    if (o.reached) {
+      // Every reached follow-up asks whether the customer is satisfied: the satisfaction KPI counts them all.
+      if (o.satisfied === undefined) ctx.addIssue({ code: 'custom', path: ['satisfied'], message: 'required when the customer was reached' });
+      return;
+    }
     for (const field of ['satisfied', 'csat', 'nps', 'promisesKept', 'complaint'] as const) {
       if (o[field] !== undefined) {
         ctx.addIssue({ code: 'custom', path: [field], message: 'an unreached customer gave no answer: leave it out' });
@@ -26,14 +30,6 @@ export const CallOutcomeSchema = z
   });
 
 export type CallOutcome = z.infer<typeof CallOutcomeSchema>;
-
-/** The satisfaction survey is the KPI's source, so a reached customer's verdict is required. */
-export function surveyOutcomeProblem(outcome: CallOutcome): { field: string; message: string } | null {
-  if (outcome.reached && outcome.satisfied === undefined) {
-    return { field: 'satisfied', message: 'the satisfaction survey needs the customer\'s answer' };
-  }
-  return null;
-}
 
 /**
  * A problem opens an escalation case (DOMAIN.md section 5): a dissatisfied answer, a complaint,

@@ -14,7 +14,6 @@ import {
 import type { Activities } from '../activities';
 import type { ContactWindow } from '../domain/contact-window';
 import type { CallOutcome } from '../domain/outcome';
-import { surveyOutcomeProblem } from '../domain/outcome';
 import { CallStep, MessageStep, PlanStep, schedulePlan } from '../domain/plan';
 
 /**
@@ -58,6 +57,9 @@ export interface LifecycleState {
   steps: StepState[];
   problemFound: boolean;
   caseIds: string[];
+  /** Consent as last signalled, keyed "channel:purpose" (the send activity checks the database too). */
+  consent: Record<string, boolean>;
+  repliesReceived: number;
   endedReason?: string;
 }
 
@@ -71,6 +73,10 @@ export const completeTaskUpdate = defineUpdate<{ status: string; attempts: numbe
 export const rescheduleTaskUpdate = defineUpdate<{ dueStart: string; dueEnd: string }, [{ stepKey: string; requestedAt: string }]>('rescheduleTask');
 export const contactWindowChangedSignal = defineSignal<[ContactWindow]>('contactWindowChanged');
 export const ownershipEndedSignal = defineSignal<[{ reason: string }]>('ownershipEnded');
+/** An inbound SMS from the customer, already classified and recorded by the webhook. */
+export const customerRepliedSignal = defineSignal<[{ kind: 'opt-out' | 'opt-in' | 'help' | 'csat' | 'free-text'; messageId: string }]>('customerReplied');
+/** Consent changed for a channel and purpose (opt-out, opt-in); sends check consent again anyway. */
+export const consentChangedSignal = defineSignal<[{ channel: 'sms' | 'email'; purpose: 'service' | 'marketing'; granted: boolean }]>('consentChanged');
 
 /** How long an unfinished call stays open after its window closes before it counts as missed. */
 export const MISSED_AFTER_MS = 2 * 24 * 60 * 60 * 1000;
@@ -96,6 +102,8 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     })),
     problemFound: false,
     caseIds: [],
+    consent: {},
+    repliesReceived: 0,
   };
   /** Bumped whenever due times move, so sleeping steps wake up and look again. */
   let scheduleVersion = 0;
@@ -115,6 +123,14 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
       s.dueEnd = next.dueEnd.toISOString();
     }
     scheduleVersion++;
+  });
+
+  setHandler(consentChangedSignal, ({ channel, purpose, granted }) => {
+    state.consent[`${channel}:${purpose}`] = granted;
+  });
+
+  setHandler(customerRepliedSignal, () => {
+    state.repliesReceived++;
   });
 
   setHandler(ownershipEndedSignal, ({ reason }) => {
@@ -138,13 +154,11 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
       return { ...result, caseId };
     },
     {
-      validator: ({ stepKey, outcome }) => {
+      // The outcome's shape is checked by the API (CallOutcomeSchema) before the update is sent.
+      validator: ({ stepKey }) => {
         const s = state.steps.find((x) => x.key === stepKey);
         if (!s || s.kind !== 'call') throw ApplicationFailure.nonRetryable(`no call step ${stepKey}`, 'RecordNotFound');
         if (s.status !== 'open') throw ApplicationFailure.nonRetryable(`task ${stepKey} is ${s.status}`, 'TaskAlreadyClosed');
-        const step = planStepOf(stepKey) as CallStep;
-        const problem = step.survey ? surveyOutcomeProblem(outcome) : null;
-        if (problem) throw ApplicationFailure.nonRetryable(`${problem.field}: ${problem.message}`, 'InvalidOutcome');
       },
     },
   );

@@ -112,6 +112,7 @@ CREATE TABLE "FollowUp" (
     "role" TEXT NOT NULL,
     "channel" TEXT NOT NULL,
     "assigneeId" UUID,
+    "completedById" UUID,
     "dueStart" TIMESTAMPTZ(3) NOT NULL,
     "dueEnd" TIMESTAMPTZ(3) NOT NULL,
     "status" TEXT NOT NULL DEFAULT 'open',
@@ -315,6 +316,9 @@ ALTER TABLE "FollowUp" ADD CONSTRAINT "FollowUp_deliveryId_fkey" FOREIGN KEY ("d
 
 -- AddForeignKey
 ALTER TABLE "FollowUp" ADD CONSTRAINT "FollowUp_assigneeId_fkey" FOREIGN KEY ("assigneeId") REFERENCES "Staff"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "FollowUp" ADD CONSTRAINT "FollowUp_completedById_fkey" FOREIGN KEY ("completedById") REFERENCES "Staff"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "Message" ADD CONSTRAINT "Message_storeId_fkey" FOREIGN KEY ("storeId") REFERENCES "Store"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
