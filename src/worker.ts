@@ -1,15 +1,37 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { LogLevel, LogMetadata, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
 import { createDb } from './db/client';
-import { createLogger } from './logger';
+import { createLogger, Logger } from './logger';
 import { createTransports } from './messaging';
 import { temporalConnectionOptions } from './temporal/connection';
+
+/** The SDK's own logs (including workflow `log` calls) go through our pino logger, as JSON like the rest. */
+function installRuntimeLogger(logger: Logger): void {
+  const sdk = logger.child({ component: 'temporal-sdk' });
+  const forward = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const { sdkComponent: _c, taskQueue: _q, ...rest } = meta ?? {};
+    // The workflow bundler reports its webpack statistics at INFO; they are noise outside debugging.
+    const pinoLevel = level === 'TRACE' ? 'trace' : level === 'DEBUG' || message.startsWith('asset workflow-bundle') ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error';
+    sdk[pinoLevel](rest, message);
+  };
+  Runtime.install({
+    logger: {
+      log: forward,
+      trace: (m, meta) => forward('TRACE', m, meta),
+      debug: (m, meta) => forward('DEBUG', m, meta),
+      info: (m, meta) => forward('INFO', m, meta),
+      warn: (m, meta) => forward('WARN', m, meta),
+      error: (m, meta) => forward('ERROR', m, meta),
+    },
+  });
+}
 
 /** The Temporal worker: runs the workflows and the activities (all I/O) on one task queue. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+  installRuntimeLogger(logger);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL: required by the worker (npm start provides it)');
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const transports = createTransports(config);

@@ -9,9 +9,11 @@ import { REDACTED_PATHS } from '../logger';
 import { registerAuth } from './auth';
 import { registerErrorHandler } from './errors';
 import { deliveryRoutes } from './routes/deliveries';
+import { kpiRoutes } from './routes/kpis';
 import { messageRoutes } from './routes/messages';
 import { planRoutes } from './routes/plans';
 import { storeRoutes } from './routes/stores';
+import { taskRoutes } from './routes/tasks';
 
 export interface ApiDeps {
   config: Config;
@@ -36,10 +38,11 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  // The docs page and its assets are public, like /openapi.json.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
   });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   registerAuth(app, deps.db);
 
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -49,5 +52,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(planRoutes, deps);
   await app.register(storeRoutes, deps);
   await app.register(messageRoutes, deps);
+  await app.register(kpiRoutes, deps);
+  await app.register(taskRoutes, deps);
   return app;
 }

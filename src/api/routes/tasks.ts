@@ -1,0 +1,206 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CallOutcomeSchema } from '../../domain/outcome';
+import type { Prisma } from '../../generated/prisma/client';
+import { completeTaskUpdate, rescheduleTaskUpdate } from '../../workflows/vehicle-lifecycle';
+import { Actor, actorOf, assertStoreAccess, storeScope } from '../auth';
+import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
+import type { ApiDeps } from '../server';
+
+/**
+ * Call tasks (the follow-ups staff make by phone): inboxes, claim, reassign, reschedule, complete.
+ * Whatever changes a task's timing or outcome goes through its vehicle workflow (an Update), which
+ * is the one writer of follow-up status; claim and reassign only change who holds it.
+ */
+const TaskSchema = z.object({
+  id: z.string(),
+  storeId: z.string(),
+  deliveryId: z.string(),
+  stepKey: z.string(),
+  role: z.string(),
+  assigneeId: z.string().nullable(),
+  status: z.string(),
+  overdue: z.boolean(),
+  dueStart: z.string(),
+  dueEnd: z.string(),
+  nextAttemptAt: z.string().nullable(),
+  attempts: z.number(),
+  maxAttempts: z.number(),
+  survey: z.boolean(),
+  mandatory: z.boolean(),
+  checklist: z.array(z.string()),
+  customer: z.object({ id: z.string(), name: z.string(), phone: z.string(), contactWindow: z.string() }),
+  vehicle: z.object({ vin: z.string(), model: z.string() }),
+  outcome: z.object({
+    reached: z.boolean().nullable(), satisfied: z.boolean().nullable(), csat: z.number().nullable(), nps: z.number().nullable(),
+    promisesKept: z.boolean().nullable(), complaint: z.string().nullable(), note: z.string().nullable(),
+    completedAt: z.string().nullable(), completedById: z.string().nullable(),
+  }),
+});
+type Task = z.infer<typeof TaskSchema>;
+
+const taskInclude = { delivery: { include: { customer: true, vehicle: true } } } as const;
+type TaskRow = Prisma.FollowUpGetPayload<{ include: typeof taskInclude }>;
+
+function view(f: TaskRow, now: Date): Task {
+  const { customer, vehicle } = f.delivery;
+  return {
+    id: f.id, storeId: f.storeId, deliveryId: f.deliveryId, stepKey: f.stepKey, role: f.role, assigneeId: f.assigneeId,
+    status: f.status, overdue: f.status === 'open' && f.dueEnd < now,
+    dueStart: f.dueStart.toISOString(), dueEnd: f.dueEnd.toISOString(), nextAttemptAt: f.nextAttemptAt?.toISOString() ?? null,
+    attempts: f.attempts, maxAttempts: f.maxAttempts, survey: f.survey, mandatory: f.mandatory, checklist: f.checklist as string[],
+    customer: { id: customer.id, name: customer.name, phone: customer.phone, contactWindow: `${customer.contactWindowStart}-${customer.contactWindowEnd}` },
+    vehicle: { vin: vehicle.vin, model: vehicle.model },
+    outcome: {
+      reached: f.reached, satisfied: f.satisfied, csat: f.csat, nps: f.nps, promisesKept: f.promisesKept, complaint: f.complaint,
+      note: f.note, completedAt: f.completedAt?.toISOString() ?? null, completedById: f.completedById,
+    },
+  };
+}
+
+/** The staff member acting through this request (X-Staff-Id), who must belong to the task's store. */
+async function actingStaff(deps: ApiDeps, header: unknown, storeId: string, required: boolean): Promise<string | null> {
+  if (typeof header !== 'string' || !header) {
+    if (required) throw badRequest('x-staff-id', 'name the staff member acting (header X-Staff-Id)');
+    return null;
+  }
+  const staff = await deps.db.staff.findUnique({ where: { id: z.uuid().safeParse(header).success ? header : '00000000-0000-0000-0000-000000000000' } });
+  if (!staff || staff.storeId !== storeId || !staff.active) throw badRequest('x-staff-id', 'not an active staff member of this task\'s store');
+  return staff.id;
+}
+
+/** Temporal's answer to an Update, as an HTTP error a caller can act on. */
+function updateError(err: unknown): never {
+  if (err instanceof WorkflowNotFoundError) throw conflict('this delivery\'s follow-up has ended');
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    if (err.cause.type === 'TaskAlreadyClosed') throw conflict(err.cause.message);
+    if (err.cause.type === 'RecordNotFound') throw notFound(err.cause.message);
+  }
+  throw err;
+}
+
+export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const { db, temporal } = deps;
+  const TaskParams = z.object({ id: z.uuid() });
+
+  async function loadTask(actor: Actor, id: string): Promise<TaskRow> {
+    const task = await db.followUp.findUnique({ where: { id }, include: taskInclude });
+    if (!task || task.kind !== 'call' || (actor.storeId && actor.storeId !== task.storeId)) throw notFound(`task ${id}`);
+    return task;
+  }
+
+  app.get('/v1/tasks', {
+    schema: {
+      tags: ['tasks'], summary: 'Call tasks: a staff member\'s inbox with assigneeId, a store\'s with storeId',
+      querystring: z.object({
+        storeId: z.string().optional(),
+        assigneeId: z.uuid().optional(),
+        status: z.enum(['open', 'closed', 'all']).default('open'),
+        due: z.enum(['overdue', 'today', 'upcoming', 'any']).default('any'),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().optional().describe('the `nextCursor` of the previous page'),
+      }),
+      response: { 200: z.object({ tasks: z.array(TaskSchema), nextCursor: z.string().nullable() }), 403: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const q = req.query;
+    const now = new Date();
+    const endOfDay = new Date(now.getTime() + 24 * 3600_000);
+    const where: Prisma.FollowUpWhereInput = {
+      kind: 'call',
+      ...storeScope(actorOf(req), q.storeId),
+      ...(q.assigneeId && { assigneeId: q.assigneeId }),
+      ...(q.status === 'open' ? { status: 'open' } : q.status === 'closed' ? { status: { not: 'open' } } : {}),
+      ...(q.due === 'overdue' && { status: 'open', dueEnd: { lt: now } }),
+      ...(q.due === 'today' && { dueStart: { lte: endOfDay }, dueEnd: { gte: now } }),
+      ...(q.due === 'upcoming' && { dueStart: { gt: now } }),
+    };
+    // Keyset pagination on (dueEnd, id): stable while tasks are being completed.
+    const [cursorDue, cursorId] = q.cursor ? q.cursor.split('_') : [];
+    if (q.cursor && (!cursorId || Number.isNaN(Date.parse(cursorDue)))) throw badRequest('cursor', 'not a cursor this API returned');
+    const rows = await db.followUp.findMany({
+      where: cursorId ? { AND: [where, { OR: [{ dueEnd: { gt: new Date(cursorDue) } }, { dueEnd: new Date(cursorDue), id: { gt: cursorId } }] }] } : where,
+      include: taskInclude,
+      orderBy: [{ dueEnd: 'asc' }, { id: 'asc' }],
+      take: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return { tasks: page.map((r) => view(r, now)), nextCursor: rows.length > q.limit && last ? `${last.dueEnd.toISOString()}_${last.id}` : null };
+  });
+
+  app.get('/v1/tasks/:id', {
+    schema: { tags: ['tasks'], summary: 'One task with its checklist and outcome', params: TaskParams, response: { 200: TaskSchema, 404: ErrorBodySchema } },
+  }, async (req) => view(await loadTask(actorOf(req), req.params.id), new Date()));
+
+  app.post('/v1/tasks/:id/claim', {
+    schema: {
+      tags: ['tasks'], summary: 'The acting staff member (X-Staff-Id) takes an unassigned task',
+      params: TaskParams, response: { 200: TaskSchema, 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const task = await loadTask(actorOf(req), req.params.id);
+    const staffId = (await actingStaff(deps, req.headers['x-staff-id'], task.storeId, true))!;
+    const { count } = await db.followUp.updateMany({
+      where: { id: task.id, status: 'open', OR: [{ assigneeId: null }, { assigneeId: staffId }] },
+      data: { assigneeId: staffId, claimedAt: new Date() },
+    });
+    if (count === 0) throw conflict('the task is closed or held by someone else: reassign it instead');
+    return view(await loadTask(actorOf(req), task.id), new Date());
+  });
+
+  app.post('/v1/tasks/:id/reassign', {
+    schema: {
+      tags: ['tasks'], summary: 'Hand an open task to another staff member of the store',
+      params: TaskParams, body: z.strictObject({ assigneeId: z.uuid() }),
+      response: { 200: TaskSchema, 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const task = await loadTask(actor, req.params.id);
+    const target = await db.staff.findUnique({ where: { id: req.body.assigneeId } });
+    if (!target || target.storeId !== task.storeId || !target.active) throw badRequest('assigneeId', 'not an active staff member of this task\'s store');
+    const { count } = await db.followUp.updateMany({ where: { id: task.id, status: 'open' }, data: { assigneeId: target.id, claimedAt: null } });
+    if (count === 0) throw conflict(`task is ${task.status}`);
+    req.log.info({ taskId: task.id, from: task.assigneeId, to: target.id, actorId: actor.id }, 'task reassigned');
+    return view(await loadTask(actor, task.id), new Date());
+  });
+
+  app.post('/v1/tasks/:id/reschedule', {
+    schema: {
+      tags: ['tasks'], summary: 'The customer asked to be called at another time: move the task (kept inside their window)',
+      params: TaskParams, body: z.strictObject({ at: z.iso.datetime({ offset: true }) }),
+      response: { 200: TaskSchema, 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const task = await loadTask(actor, req.params.id);
+    if (Date.parse(req.body.at) < Date.now() - 60_000) throw badRequest('at', 'must not be in the past');
+    await temporal.workflow.getHandle(task.delivery.workflowId)
+      .executeUpdate(rescheduleTaskUpdate, { args: [{ stepKey: task.stepKey, requestedAt: new Date(req.body.at).toISOString() }] })
+      .catch(updateError);
+    return view(await loadTask(actor, task.id), new Date());
+  });
+
+  app.post('/v1/tasks/:id/complete', {
+    schema: {
+      tags: ['tasks'], summary: 'Record the call\'s outcome; an unreached customer is tried again as the plan says',
+      params: TaskParams, body: CallOutcomeSchema,
+      response: { 200: TaskSchema.extend({ caseId: z.string().nullable() }), 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const task = await loadTask(actor, req.params.id);
+    assertStoreAccess(actor, task.storeId);
+    if (task.status !== 'open') throw conflict(`task is ${task.status}`);
+    const staffId = await actingStaff(deps, req.headers['x-staff-id'], task.storeId, false);
+    const result = await temporal.workflow.getHandle(task.delivery.workflowId)
+      .executeUpdate(completeTaskUpdate, { args: [{ stepKey: task.stepKey, outcome: req.body }] })
+      .catch(updateError);
+    if (staffId) await db.followUp.update({ where: { id: task.id }, data: { completedById: staffId } });
+    req.log.info({ taskId: task.id, status: result.status, actorId: actor.id, staffId }, 'task outcome recorded');
+    return { ...view(await loadTask(actor, task.id), new Date()), caseId: result.caseId ?? null };
+  });
+};

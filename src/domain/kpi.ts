@@ -1,0 +1,221 @@
+/**
+ * The KPIs of DOMAIN.md section 6: which follow-ups and deliveries each rate counts, and the
+ * arithmetic on the counts. The SQL in src/kpi/ is built from these definitions, so each one is
+ * written once. Pure: no I/O.
+ *
+ * Seed 000 p.79: a rate is only meaningful when every due follow-up is in the denominator,
+ * including those never done (missed, failed, still open past their window).
+ */
+import { DateTime } from 'luxon';
+import type { FollowUpStatus } from './outcome';
+
+export const KPI_KEYS = [
+  'satisfaction',
+  'recordingCompletion',
+  'timeliness',
+  'deliverySatisfaction',
+  'promisesKept',
+  'csat',
+  'nps',
+] as const;
+export type KpiKey = (typeof KPI_KEYS)[number];
+
+export const KPI_LABELS: Record<KpiKey, { zh: string; en: string }> = {
+  satisfaction: { zh: '售后跟踪客户满意率', en: 'Post-sale follow-up satisfaction' },
+  recordingCompletion: { zh: '客户跟踪录入完成率', en: 'Follow-up recording completion' },
+  timeliness: { zh: '跟踪及时率', en: 'Follow-up timeliness' },
+  deliverySatisfaction: { zh: '交车服务满意率', en: 'Delivery satisfaction' },
+  promisesKept: { zh: '承诺条件兑现率', en: 'Promises kept' },
+  csat: { zh: '客户满意度评分 (CSAT)', en: 'Customer satisfaction score (CSAT)' },
+  nps: { zh: '净推荐值 (NPS)', en: 'Net Promoter Score (NPS)' },
+};
+
+/** Follow-up KPIs measure people's call tasks; system messages are nobody's task. */
+export const COUNTED_KIND = 'call';
+/** A cancelled follow-up (the ownership ended before it was due) was never owed: it counts nowhere. */
+export const UNCOUNTED_STATUSES = ['cancelled'] as const satisfies readonly FollowUpStatus[];
+/** The customer was reached and answered. */
+export const COMPLETED_STATUSES = ['done_on_time', 'done_late'] as const satisfies readonly FollowUpStatus[];
+/** Attempted and closed with an outcome in the system (reached, or every attempt failed). */
+export const RECORDED_STATUSES = [...COMPLETED_STATUSES, 'failed'] as const satisfies readonly FollowUpStatus[];
+export const ON_TIME_STATUSES = ['done_on_time'] as const satisfies readonly FollowUpStatus[];
+
+/** CSAT 4-5 on the 5-point scale is a satisfied answer. */
+export const CSAT_SATISFIED_MIN = 4;
+export const NPS_PROMOTER_MIN = 9;
+export const NPS_DETRACTOR_MAX = 6;
+
+/**
+ * One condition on a follow-up row. A KPI's denominator is a conjunction of them (on top of the
+ * counted follow-ups due in the period); its numerator adds more conditions to the denominator's,
+ * so a numerator row is always a denominator row.
+ */
+export type FollowUpCondition =
+  | { status: readonly FollowUpStatus[] }
+  | { field: 'satisfied'; equals: boolean }
+  /** answered, and inside [min, max] when given */
+  | { field: 'csat' | 'nps'; min?: number; max?: number };
+
+export interface FollowUpKpiDefinition {
+  denominator: readonly FollowUpCondition[];
+  numerator: readonly FollowUpCondition[];
+  /** Rows that take one off the numerator (NPS detractors). */
+  subtract?: readonly FollowUpCondition[];
+}
+
+const completed: FollowUpCondition = { status: COMPLETED_STATUSES };
+
+export const FOLLOW_UP_KPIS = {
+  satisfaction: { denominator: [completed], numerator: [{ field: 'satisfied', equals: true }] },
+  recordingCompletion: { denominator: [], numerator: [{ status: RECORDED_STATUSES }] },
+  timeliness: { denominator: [], numerator: [{ status: ON_TIME_STATUSES }] },
+  csat: { denominator: [completed, { field: 'csat' }], numerator: [{ field: 'csat', min: CSAT_SATISFIED_MIN }] },
+  nps: {
+    denominator: [completed, { field: 'nps' }],
+    numerator: [{ field: 'nps', min: NPS_PROMOTER_MIN }],
+    subtract: [{ field: 'nps', max: NPS_DETRACTOR_MAX }],
+  },
+} as const satisfies Record<string, FollowUpKpiDefinition>;
+export type FollowUpKpiKey = keyof typeof FOLLOW_UP_KPIS;
+
+/**
+ * What a delivery shows through its completed follow-ups:
+ * - delivered: every delivery, surveyed or not (a survey never done still counts);
+ * - surveySatisfied: its survey call was completed with a satisfied answer, and no completed survey call was dissatisfied;
+ * - promisesAnswered: at least one completed follow-up recorded whether the deal's promises were kept;
+ * - promisesAllKept: at least one recorded that they were, and none that they were not.
+ */
+export type DeliveryFact = 'delivered' | 'surveySatisfied' | 'promisesAnswered' | 'promisesAllKept';
+
+export const DELIVERY_KPIS = {
+  deliverySatisfaction: { denominator: 'delivered', numerator: 'surveySatisfied' },
+  promisesKept: { denominator: 'promisesAnswered', numerator: 'promisesAllKept' },
+} as const satisfies Record<string, { denominator: DeliveryFact; numerator: DeliveryFact }>;
+export type DeliveryKpiKey = keyof typeof DELIVERY_KPIS;
+
+export function isFollowUpKpi(key: KpiKey): key is FollowUpKpiKey {
+  return key in FOLLOW_UP_KPIS;
+}
+
+/** The per-person ranking (排序法, seed 004 p.101) ranks on these. */
+export const RANKING_METRICS = ['timeliness', 'satisfaction', 'recordingCompletion'] as const satisfies readonly FollowUpKpiKey[];
+export type RankingMetric = (typeof RANKING_METRICS)[number];
+
+/** Half away from zero, as people round by hand (and PostgreSQL's round(numeric)). */
+function roundTo(value: number, decimals: number): number {
+  const factor = 10 ** decimals;
+  return (Math.sign(value) * Math.round(Math.abs(value) * factor)) / factor;
+}
+
+/** numerator / denominator x 100, one decimal; null when nothing was counted. */
+export function rate(numerator: number, denominator: number): number | null {
+  // One division of integers keeps exact halves exact (1/16 is 6.25%, which rounds to 6.3).
+  return denominator === 0 ? null : roundTo((numerator * 1000) / denominator, 0) / 10;
+}
+
+/** % promoters minus % detractors, one decimal; null without responses. */
+export function npsScore(promoters: number, detractors: number, responses: number): number | null {
+  return rate(promoters - detractors, responses);
+}
+
+/** Mean CSAT (1-5), two decimals; null without responses. */
+export function csatMean(sum: number, responses: number): number | null {
+  return responses === 0 ? null : roundTo((sum * 100) / responses, 0) / 100;
+}
+
+/** What the SQL counts per KPI. */
+export interface KpiTally {
+  denominator: number;
+  numerator: number;
+  /** rows matching `subtract` (NPS detractors); 0 for the others */
+  subtracted: number;
+}
+export interface KpiTallies {
+  byKey: Record<KpiKey, KpiTally>;
+  /** sum of the CSAT answers in the CSAT denominator */
+  csatSum: number;
+}
+
+interface KpiValueBase {
+  label: { zh: string; en: string };
+  numerator: number;
+  denominator: number;
+  rate: number | null;
+}
+export type KpiValue =
+  | (KpiValueBase & { key: Exclude<KpiKey, 'csat' | 'nps'> })
+  | (KpiValueBase & { key: 'csat'; mean: number | null })
+  | (KpiValueBase & { key: 'nps'; score: number | null; responses: number; promoters: number; passives: number; detractors: number });
+
+/** Every KPI, in KPI_KEYS order, from the counts. */
+export function kpiValues(tallies: KpiTallies): KpiValue[] {
+  return KPI_KEYS.map((key): KpiValue => {
+    const t = tallies.byKey[key];
+    const numerator = t.numerator - t.subtracted;
+    const base = { label: KPI_LABELS[key], numerator, denominator: t.denominator, rate: rate(numerator, t.denominator) };
+    if (key === 'csat') return { key, ...base, mean: csatMean(tallies.csatSum, t.denominator) };
+    if (key === 'nps') {
+      return {
+        key, ...base, score: npsScore(t.numerator, t.subtracted, t.denominator), responses: t.denominator,
+        promoters: t.numerator, passives: t.denominator - t.numerator - t.subtracted, detractors: t.subtracted,
+      };
+    }
+    return { key, ...base };
+  });
+}
+
+/**
+ * Ranks people best first. Ties (the same exact ratio, not just the same rounded rate) share a
+ * rank and the next rank skips (1, 1, 3); `tieOrder` orders people inside a tie. People with
+ * nothing in the denominator have no rate and are left out.
+ */
+export function rankByRate<T extends { numerator: number; denominator: number }>(
+  entries: readonly T[],
+  tieOrder: (a: T, b: T) => number,
+): (T & { rank: number; rate: number })[] {
+  // Cross-multiplication compares a/b with c/d exactly.
+  const better = (a: T, b: T) => b.numerator * a.denominator - a.numerator * b.denominator;
+  const sorted = entries.filter((e) => e.denominator > 0).sort((a, b) => better(a, b) || tieOrder(a, b));
+  const ranked: (T & { rank: number; rate: number })[] = [];
+  sorted.forEach((e, i) => {
+    const previous = ranked[i - 1];
+    const rank = previous && better(previous, e) === 0 ? previous.rank : i + 1;
+    ranked.push({ ...e, rank, rate: rate(e.numerator, e.denominator)! });
+  });
+  return ranked;
+}
+
+/** Calendar dates without a store are read in the group's home zone. */
+export const DEFAULT_KPI_TIME_ZONE = 'Asia/Shanghai';
+export const MAX_PERIOD_DAYS = 366;
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+export type PeriodResult =
+  | { ok: true; from: Date; to: Date }
+  | { ok: false; field: 'from' | 'to'; message: string };
+
+/**
+ * The half-open period [from, to) of a KPI request. A YYYY-MM-DD bound is local midnight in
+ * `timeZone`, an ISO instant is itself; without either bound, the current calendar month.
+ */
+export function resolvePeriod(input: { from?: string; to?: string; timeZone: string; now: Date }): PeriodResult {
+  const { timeZone } = input;
+  if (input.from === undefined && input.to === undefined) {
+    const month = DateTime.fromJSDate(input.now, { zone: timeZone }).startOf('month');
+    return { ok: true, from: month.toJSDate(), to: month.plus({ months: 1 }).toJSDate() };
+  }
+  if (input.from === undefined || input.to === undefined) {
+    return { ok: false, field: input.from === undefined ? 'from' : 'to', message: 'give both from and to, or neither for the current month' };
+  }
+  const bound = (raw: string) => (DATE_ONLY.test(raw) ? DateTime.fromISO(raw, { zone: timeZone }) : DateTime.fromISO(raw, { setZone: true }));
+  const from = bound(input.from);
+  const to = bound(input.to);
+  if (!from.isValid) return { ok: false, field: 'from', message: 'expected a date YYYY-MM-DD or an ISO instant with offset' };
+  if (!to.isValid) return { ok: false, field: 'to', message: 'expected a date YYYY-MM-DD or an ISO instant with offset' };
+  if (from >= to) return { ok: false, field: 'from', message: 'must be before to (to is exclusive)' };
+  if (to.setZone(timeZone).diff(from.setZone(timeZone), 'days').days > MAX_PERIOD_DAYS) {
+    return { ok: false, field: 'to', message: `a period spans at most ${MAX_PERIOD_DAYS} days` };
+  }
+  return { ok: true, from: from.toJSDate(), to: to.toJSDate() };
+}
