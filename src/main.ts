@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     `  PostgreSQL     ${config.DATABASE_URL ? 'DATABASE_URL (external)' : `127.0.0.1:${config.EMBEDDED_PG_PORT}, data in ${path.join(config.DATA_DIR, 'postgres')}`}`,
     `  Mail           ${embedded(config.SMTP_URL, `SMTP 127.0.0.1:${config.MAILDEV_SMTP_PORT}, inbox http://127.0.0.1:${config.MAILDEV_WEB_PORT}`)}`,
     `  SMS            ${config.twilioEnabled ? 'Twilio' : 'outbox (GET /v1/messages?transport=outbox)'}`,
-    key ? `  API key        ${key}   (store "demo"; kept in ${path.join(config.DATA_DIR, 'dev-api-key')})` : '  API key        use a key issued with POST /v1/api-keys or npm run admin',
+    key ? `  API key        ${key}   (store "demo"; kept in ${path.join(config.DATA_DIR, 'dev-api-key')})` : '  API key        issue one with npm run admin -- create-api-key',
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
