@@ -47,6 +47,9 @@ export const ConfigSchema = z
     TWILIO_FROM: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number').optional(),
     TWILIO_MESSAGING_SERVICE_SID: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(),
     TWILIO_API_BASE_URL: url(['http', 'https']).optional(),
+
+    MESSAGE_CAP_PER_DAY: z.coerce.number().int().min(1).max(50).default(3),
+    UNSUBSCRIBE_SECRET: z.string().min(32, 'at least 32 random characters').optional(),
   })
   .superRefine((c, ctx) => {
     const twilio = [c.TWILIO_ACCOUNT_SID, c.TWILIO_AUTH_TOKEN];
@@ -55,6 +58,9 @@ export const ConfigSchema = z
     }
     if (c.TWILIO_ACCOUNT_SID && !c.TWILIO_FROM && !c.TWILIO_MESSAGING_SERVICE_SID) {
       ctx.addIssue({ code: 'custom', path: ['TWILIO_FROM'], message: 'set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID' });
+    }
+    if (c.PUBLIC_BASE_URL?.startsWith('https:') && !c.UNSUBSCRIBE_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_SECRET'], message: 'a public (https) deployment signs unsubscribe links with its own secret: set 32+ random characters' });
     }
     if (Boolean(c.TEMPORAL_TLS_CERT_PATH) !== Boolean(c.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY_PATH'], message: 'mTLS needs both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH' });

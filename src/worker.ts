@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger }),
+    activities: createActivities({ db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger, messageCapPerDay: config.MESSAGE_CAP_PER_DAY }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
   try {

@@ -9,4 +9,6 @@ export interface ActivityDeps {
   email: Transport;
   publicBaseUrl: string;
   logger: Logger;
+  /** MESSAGE_CAP_PER_DAY; the domain default (3) when left out. */
+  messageCapPerDay?: number;
 }

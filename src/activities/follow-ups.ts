@@ -23,6 +23,11 @@ export interface RecordOutcomeInput {
   outcome: CallOutcome;
   completedAt: string;
   retryAfterMinutes: number;
+  /**
+   * Which call this outcome is for (1 = the first), as the workflow counts them: a retry of an
+   * attempt that was already recorded answers as before instead of counting another attempt.
+   */
+  attemptNumber?: number;
 }
 
 export interface RecordOutcomeResult {
@@ -32,7 +37,7 @@ export interface RecordOutcomeResult {
   problem: boolean;
 }
 
-export function createFollowUpActivities(deps: ActivityDeps) {
+export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger'>) {
   const { db } = deps;
 
   /** The person who owns a role at a store: the deal's consultant, else the least-loaded active holder. */
@@ -82,32 +87,39 @@ export function createFollowUpActivities(deps: ActivityDeps) {
       const { fu, timeZone, customerWindow } = await window(input.followUpId);
       const completedAt = new Date(input.completedAt);
       // A retried activity whose first try already committed must answer the same thing again.
-      if (fu.status !== 'open') {
-        if (fu.completedAt?.getTime() === completedAt.getTime() || fu.attempts > 0) {
-          return { status: fu.status, attempts: fu.attempts, nextAttemptAt: fu.nextAttemptAt?.toISOString() ?? null, problem: fu.satisfied === false || fu.complaint !== null || (fu.csat ?? 5) <= 2 };
-        }
-        throw ApplicationFailure.nonRetryable(`follow-up ${fu.id} is ${fu.status}`, ErrorType.TaskAlreadyClosed);
+      const alreadyRecorded = input.attemptNumber !== undefined
+        ? fu.attempts >= input.attemptNumber
+        : fu.status !== 'open' && fu.completedAt?.getTime() === completedAt.getTime();
+      if (alreadyRecorded) {
+        return { status: fu.status, attempts: fu.attempts, nextAttemptAt: fu.nextAttemptAt?.toISOString() ?? null, problem: fu.satisfied === false || fu.complaint !== null || (fu.csat ?? 5) <= 2 };
       }
+      if (fu.status !== 'open') throw ApplicationFailure.nonRetryable(`follow-up ${fu.id} is ${fu.status}`, ErrorType.TaskAlreadyClosed);
+      // Written only if nobody recorded or closed the task since it was read (closeFollowUp may
+      // race this); otherwise the activity's retry reads it again and answers from what it finds.
+      const unchanged = { id: fu.id, status: 'open', attempts: fu.attempts };
+      const changedMeanwhile = () => new Error(`follow-up ${fu.id} changed while its outcome was being recorded`);
       const o = input.outcome;
       const attempts = fu.attempts + 1;
       if (!o.reached) {
         const exhausted = attempts >= fu.maxAttempts;
         const nextAttemptAt = exhausted ? null : rescheduleCall({ requestedAt: new Date(completedAt.getTime() + input.retryAfterMinutes * 60_000), customerWindow, timeZone });
-        await db.followUp.update({
-          where: { id: fu.id },
+        const { count } = await db.followUp.updateMany({
+          where: unchanged,
           data: { attempts, reached: false, status: exhausted ? 'failed' : 'open', nextAttemptAt, completedAt: exhausted ? completedAt : null, note: o.note },
         });
+        if (count === 0) throw changedMeanwhile();
         return { status: exhausted ? 'failed' : 'open', attempts, nextAttemptAt: nextAttemptAt?.toISOString() ?? null, problem: false };
       }
       const status = completionStatus(completedAt, fu.dueEnd);
       await db.$transaction(async (tx) => {
-        await tx.followUp.update({
-          where: { id: fu.id },
+        const { count } = await tx.followUp.updateMany({
+          where: unchanged,
           data: {
             attempts, status, completedAt, nextAttemptAt: null, reached: true, satisfied: o.satisfied, csat: o.csat, nps: o.nps,
             promisesKept: o.promisesKept, complaint: o.complaint, contactDataCorrect: o.contactDataCorrect, note: o.note,
           },
         });
+        if (count === 0) throw changedMeanwhile();
         const phone = o.correctedContact?.phone ? normalizePhone(o.correctedContact.phone) : null;
         if (phone || o.correctedContact?.email) {
           await tx.customer.update({
@@ -148,8 +160,9 @@ export function createFollowUpActivities(deps: ActivityDeps) {
         update: {},
         create: { storeId: delivery.storeId, deliveryId: delivery.id, followUpId: input.followUpId, reason: input.reason, detail: input.detail, assigneeId },
       });
-      deps.logger.info({ caseId: c.id, storeId: delivery.storeId, assigneeId, reason: input.reason }, 'escalation case opened');
-      return { caseId: c.id, assigneeId };
+      deps.logger.info({ caseId: c.id, storeId: delivery.storeId, assigneeId: c.assigneeId, reason: input.reason }, 'escalation case opened');
+      // A repeat finds the case already there: its assignee, not whoever is least loaded now.
+      return { caseId: c.id, assigneeId: c.assigneeId };
     },
   };
 }

@@ -1,49 +1,112 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { ContactWindowSchema } from '../domain/contact-window';
+import { ConsentSource, earliestSendingInstant, isConsentGiven, type Purpose } from '../domain/consent';
 import { ErrorType } from '../domain/errors';
-import { DEFAULT_TEMPLATES, Locale, LocaleSchema, renderTemplate, Template, TemplateVariableMissingError } from '../domain/templates';
-import { PermanentSendError } from '../messaging/transports';
+import { CAP_PERIOD_MS, DEFAULT_MESSAGE_CAP_PER_DAY, frequencyCapDecision } from '../domain/frequency-cap';
+import { LocaleSchema, pickTemplate, renderTemplate, TemplateVariableMissingError } from '../domain/templates';
+import type { Message } from '../generated/prisma/client';
+import { allPurposes, applyDeliveryReceipt, openDataFixCase, setConsents } from '../messaging/records';
+import { loadStoreTemplates } from '../messaging/template-store';
+import { PermanentSendError, RetryableSendError, type Transport } from '../messaging/transports';
+import { TWILIO_STATUS_PATH } from '../messaging/twilio-webhook';
 import type { ActivityDeps } from './deps';
 
 export interface SendMessageInput {
-  /** Unique per (workflow, step, attempt): the same key never reaches the customer twice. */
+  /** Unique per (workflow, step): the same key never reaches the customer twice. */
   idempotencyKey: string;
   deliveryId: string;
   followUpId?: string;
   templateKey: string;
   channel: 'sms' | 'email';
+  /** A marketing template is marketing whatever this says. */
   purpose: 'service' | 'marketing';
+  /** Suppress instead of deferring past this instant (ISO 8601), e.g. when a promotion ends. */
+  notAfter?: string;
 }
 
 export interface SendMessageResult {
   messageId: string | null;
-  status: string;
+  status: 'sent' | 'delivered' | 'undelivered' | 'failed' | 'suppressed' | 'skipped' | 'deferred';
   reason?: string;
+  /** With "deferred": sleep until then (a durable timer) and call again with the same input. */
+  notBefore?: string;
+}
+
+/** What sending needs beyond the shared activity dependencies. */
+export interface MessagingActivityDeps extends ActivityDeps {
+  /** The clock for quiet hours and the cap; tests pass their own. */
+  now?: () => Date;
 }
 
 /** Statuses after which a send must not be attempted again. */
 const SETTLED = new Set(['sent', 'delivered', 'undelivered', 'failed', 'suppressed']);
+/** Statuses that reached (or may have reached) the customer, for the frequency cap. */
+const COUNTED = ['sending', 'sent', 'delivered'];
+/** Permanent failures that a person fixes in the customer's data; the others are our setup. */
+const NOT_DATA_PROBLEMS = new Set(['auth', 'misconfigured']);
 
-export function createMessagingActivities(deps: ActivityDeps) {
-  const { db } = deps;
+export function createMessagingActivities(deps: MessagingActivityDeps) {
+  const { db, logger } = deps;
+  const clock = deps.now ?? (() => new Date());
+  const capPerDay = deps.messageCapPerDay ?? DEFAULT_MESSAGE_CAP_PER_DAY;
 
-  async function findTemplate(storeId: string, key: string, locale: Locale, channel: 'sms' | 'email'): Promise<Template> {
-    const own = await db.messageTemplate.findFirst({ where: { storeId, key, channel, locale: { in: [locale, 'zh-CN'] } }, orderBy: { locale: locale === 'zh-CN' ? 'asc' : 'desc' } });
-    if (own) {
-      return {
-        key: own.key, locale: LocaleSchema.parse(own.locale), channel, purpose: own.purpose as Template['purpose'],
-        subject: own.subject ?? undefined, body: own.body, html: own.html ?? undefined, variables: own.variables as string[],
-      };
+  /**
+   * An earlier attempt got as far as the provider and its answer was lost (the worker crashed,
+   * the call timed out): if the provider has the message, take its ID instead of sending again.
+   */
+  async function adoptEarlierAttempt(message: Message, transport: Transport): Promise<Message | null> {
+    if (!transport.findSent) return null;
+    const found = await transport.findSent({ to: message.toAddress, body: message.body, since: message.createdAt });
+    for (const candidate of found) {
+      // Another of our messages with the same text (another delivery) may already own this one.
+      const owner = await db.message.findFirst({ where: { providerId: candidate.providerId }, select: { id: true } });
+      if (owner && owner.id !== message.id) continue;
+      const { count } = await db.message.updateMany({
+        where: { id: message.id, providerId: null },
+        data: { status: 'sent', providerId: candidate.providerId, sentAt: clock(), deferredUntil: null, errorReason: null, errorCode: null },
+      });
+      // Zero: an attempt running at the same time recorded its provider ID first; that one stands.
+      if (count > 0) {
+        // Receipts for it came while we did not know its ID and were dropped: apply what it has reached.
+        await applyDeliveryReceipt(db, candidate, logger);
+        logger.info({ messageId: message.id, transport: transport.name }, 'earlier attempt had reached the provider: adopted, not sent again');
+      }
+      return db.message.findUniqueOrThrow({ where: { id: message.id } });
     }
-    const builtIn = DEFAULT_TEMPLATES.find((t) => t.key === key && t.channel === channel && t.locale === locale)
-      ?? DEFAULT_TEMPLATES.find((t) => t.key === key && t.channel === channel && t.locale === 'zh-CN');
-    if (!builtIn) throw ApplicationFailure.nonRetryable(`no ${channel} template ${key}`, ErrorType.TemplateNotFound);
-    return builtIn;
+    return null;
+  }
+
+  async function recordPermanentFailure(message: Message, err: PermanentSendError): Promise<never> {
+    const dataProblem = !NOT_DATA_PROBLEMS.has(err.reason);
+    const opened = await db.$transaction(async (tx) => {
+      await tx.message.update({
+        where: { id: message.id },
+        data: { status: 'failed', errorReason: err.reason, errorCode: err.code ?? null, deferredUntil: null },
+      });
+      if (err.reason === 'opted-out') {
+        await setConsents(tx, message.customerId, allPurposes(message.channel as 'sms' | 'email', false), ConsentSource.ProviderOptOut);
+      }
+      return dataProblem ? openDataFixCase(tx, message.id, `${message.channel} refused: ${err.reason}${err.code ? ` (error ${err.code})` : ''}`) : null;
+    });
+    const log = dataProblem ? logger.warn.bind(logger) : logger.error.bind(logger);
+    log({ messageId: message.id, deliveryId: message.deliveryId, reason: err.reason, code: err.code, caseId: opened?.caseId }, 'message failed for good');
+    const type = err.reason === 'opted-out' ? ErrorType.RecipientOptedOut
+      : err.reason === 'invalid-number' ? ErrorType.InvalidRecipient
+        : dataProblem ? ErrorType.MessageRejected : ErrorType.TransportMisconfigured;
+    throw ApplicationFailure.nonRetryable(err.message, type);
   }
 
   return {
+    /**
+     * Sends one message at most once. The Message row is written (keyed by the idempotency key)
+     * before the provider is called; consent, quiet hours and the frequency cap are checked at
+     * send time, because a retry or a delayed worker may run long after the step was scheduled.
+     */
     async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
       const existing = await db.message.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
-      if (existing && SETTLED.has(existing.status)) return { messageId: existing.id, status: existing.status };
+      if (existing && SETTLED.has(existing.status)) {
+        return { messageId: existing.id, status: existing.status as SendMessageResult['status'], ...(existing.errorReason && { reason: existing.errorReason }) };
+      }
 
       const delivery = await db.delivery.findUnique({
         where: { id: input.deliveryId },
@@ -55,7 +118,9 @@ export function createMessagingActivities(deps: ActivityDeps) {
       if (!to) return { messageId: null, status: 'skipped', reason: `customer has no ${input.channel === 'sms' ? 'phone' : 'email'}` };
 
       const locale = LocaleSchema.catch('zh-CN').parse(customer.locale);
-      const template = await findTemplate(store.id, input.templateKey, locale, input.channel);
+      const template = pickTemplate(await loadStoreTemplates(db, store.id, logger), { key: input.templateKey, channel: input.channel, locale });
+      if (!template) throw ApplicationFailure.nonRetryable(`no ${input.channel} template ${input.templateKey}`, ErrorType.TemplateNotFound);
+      const purpose: Purpose = template.purpose === 'marketing' || input.purpose === 'marketing' ? 'marketing' : 'service';
       let rendered;
       try {
         rendered = renderTemplate(template, {
@@ -72,44 +137,98 @@ export function createMessagingActivities(deps: ActivityDeps) {
       }
 
       const transport = input.channel === 'sms' ? deps.sms : deps.email;
-      const message = existing ?? await db.message.upsert({
+      let message = existing ?? await db.message.upsert({
         where: { idempotencyKey: input.idempotencyKey },
         update: {},
         create: {
           idempotencyKey: input.idempotencyKey, storeId: store.id, customerId: customer.id, deliveryId: delivery.id,
-          followUpId: input.followUpId, channel: input.channel, purpose: template.purpose, templateKey: template.key,
+          followUpId: input.followUpId, channel: input.channel, purpose, templateKey: template.key,
           locale: template.locale, transport: transport.name, toAddress: to, subject: rendered.subject, body: rendered.body,
         },
       });
+      const log = { messageId: message.id, deliveryId: delivery.id, transport: transport.name, template: template.key };
+
+      if (message.status === 'sending' && !message.providerId) {
+        const adopted = await adoptEarlierAttempt(message, transport);
+        if (adopted) return { messageId: adopted.id, status: adopted.status as SendMessageResult['status'] };
+      }
 
       // Consent is checked when sending, not when scheduling: an opt-out may have arrived since.
       const consent = await db.consent.findUnique({
-        where: { customerId_channel_purpose: { customerId: customer.id, channel: input.channel, purpose: template.purpose } },
+        where: { customerId_channel_purpose: { customerId: customer.id, channel: input.channel, purpose } },
       });
-      const allowed = consent ? consent.granted : template.purpose === 'service';
-      if (!allowed) {
-        await db.message.update({ where: { id: message.id }, data: { status: 'suppressed', errorReason: 'no consent' } });
+      if (!isConsentGiven(purpose, consent)) {
+        await db.message.update({ where: { id: message.id }, data: { status: 'suppressed', errorReason: 'no consent', deferredUntil: null } });
+        logger.info({ ...log, purpose }, 'message suppressed: no consent');
         return { messageId: message.id, status: 'suppressed', reason: 'no consent' };
       }
 
-      await db.message.update({ where: { id: message.id }, data: { status: 'sending' } });
+      const defer = async (notBefore: Date, reason: 'quiet-hours' | 'frequency-cap'): Promise<SendMessageResult> => {
+        if (input.notAfter && notBefore.getTime() > Date.parse(input.notAfter)) {
+          await db.message.update({ where: { id: message.id }, data: { status: 'suppressed', errorReason: `${reason} past notAfter`, deferredUntil: null } });
+          logger.info({ ...log, reason }, 'message suppressed: it could not go out in time');
+          return { messageId: message.id, status: 'suppressed', reason: `${reason} past notAfter` };
+        }
+        await db.message.update({ where: { id: message.id }, data: { deferredUntil: notBefore } });
+        logger.info({ ...log, reason, notBefore: notBefore.toISOString() }, 'message deferred');
+        return { messageId: message.id, status: 'deferred', reason, notBefore: notBefore.toISOString() };
+      };
+
+      // Quiet hours at send time too: a late retry or a delayed worker must not text at 23:00.
+      const now = clock();
+      const customerWindow = ContactWindowSchema.parse({ start: customer.contactWindowStart, end: customer.contactWindowEnd });
+      const opensAt = earliestSendingInstant(now, purpose, customerWindow, store.timeZone);
+      if (opensAt.getTime() > now.getTime()) return defer(opensAt, 'quiet-hours');
+
+      // The cap is counted and this message claimed under a lock on the customer, so two sends at
+      // once cannot both take the last place.
+      const cap = await db.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT 1 FROM "Customer" WHERE "id" = ${customer.id}::uuid FOR UPDATE`;
+        const since = new Date(now.getTime() - CAP_PERIOD_MS);
+        const recent = await tx.message.findMany({
+          where: {
+            customerId: customer.id, id: { not: message.id }, status: { in: COUNTED },
+            OR: [{ sentAt: { gt: since } }, { sentAt: null, updatedAt: { gt: since } }],
+          },
+          select: { purpose: true, sentAt: true, updatedAt: true },
+        });
+        const decision = frequencyCapDecision({
+          purpose, now, capPerDay, recent: recent.map((m) => ({ purpose: m.purpose as Purpose, at: m.sentAt ?? m.updatedAt })),
+        });
+        if (decision.allowed) {
+          // updatedAt dates the claim: the cap counts a message still being sent from then.
+          message = await tx.message.update({ where: { id: message.id }, data: { status: 'sending', toAddress: to, deferredUntil: null, updatedAt: now } });
+        }
+        return decision;
+      });
+      if (!cap.allowed) return defer(earliestSendingInstant(cap.notBefore, purpose, customerWindow, store.timeZone), 'frequency-cap');
+
       try {
         const sent = await transport.send({
-          to, subject: rendered.subject, body: rendered.body, html: rendered.html, idempotencyKey: input.idempotencyKey,
-          statusCallbackUrl: `${deps.publicBaseUrl}/v1/webhooks/twilio/status`,
+          to: message.toAddress, subject: message.subject ?? undefined, body: message.body, html: rendered.html,
+          idempotencyKey: input.idempotencyKey, purpose, customerId: customer.id,
+          statusCallbackUrl: `${deps.publicBaseUrl.replace(/\/+$/, '')}${TWILIO_STATUS_PATH}`,
         });
-        const updated = await db.message.update({
-          where: { id: message.id },
-          data: { status: sent.status, providerId: sent.providerId, sentAt: new Date(), errorReason: null },
+        await db.message.updateMany({
+          where: { id: message.id, providerId: null },
+          data: { status: 'sent', providerId: sent.providerId, sentAt: clock(), errorReason: null, errorCode: null },
         });
-        deps.logger.info({ messageId: message.id, deliveryId: delivery.id, transport: transport.name, template: template.key }, 'message sent');
-        return { messageId: updated.id, status: updated.status };
+        logger.info(log, 'message sent');
+        return { messageId: message.id, status: 'sent' };
       } catch (err) {
-        if (err instanceof PermanentSendError) {
-          await db.message.update({ where: { id: message.id }, data: { status: 'failed', errorReason: err.reason, errorCode: err.code } });
-          throw ApplicationFailure.nonRetryable(err.message, err.reason === 'opted-out' ? ErrorType.RecipientOptedOut : ErrorType.InvalidRecipient);
-        }
-        await db.message.update({ where: { id: message.id }, data: { errorReason: String((err as Error).message ?? err).slice(0, 200) } });
+        if (err instanceof PermanentSendError) return recordPermanentFailure(message, err);
+        // Left "sending" unless the provider certainly did not take it: the next attempt then looks first.
+        const notAccepted = err instanceof RetryableSendError && err.notAccepted;
+        await db.message.update({
+          where: { id: message.id },
+          data: {
+            ...(notAccepted && { status: 'queued' }),
+            errorReason: err instanceof RetryableSendError ? err.reason : 'unexpected error',
+            errorCode: err instanceof RetryableSendError ? err.code ?? null : null,
+          },
+        });
+        // Our send errors carry codes only; anything else may quote the recipient, so only its name is logged.
+        logger.warn({ ...log, error: err instanceof RetryableSendError ? err.message : (err as Error).name, notAccepted }, 'send failed, will retry');
         throw err;
       }
     },

@@ -8,12 +8,15 @@ import type { Db } from '../db/client';
 import { REDACTED_PATHS } from '../logger';
 import { registerAuth } from './auth';
 import { registerErrorHandler } from './errors';
+import { consentRoutes } from './routes/consents';
 import { deliveryRoutes } from './routes/deliveries';
 import { kpiRoutes } from './routes/kpis';
 import { messageRoutes } from './routes/messages';
 import { planRoutes } from './routes/plans';
 import { storeRoutes } from './routes/stores';
 import { taskRoutes } from './routes/tasks';
+import { templateRoutes } from './routes/templates';
+import { webhookRoutes } from './routes/webhooks';
 
 export interface ApiDeps {
   config: Config;
@@ -54,5 +57,8 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(messageRoutes, deps);
   await app.register(kpiRoutes, deps);
   await app.register(taskRoutes, deps);
+  await app.register(webhookRoutes, deps);
+  await app.register(consentRoutes, deps);
+  await app.register(templateRoutes, deps);
   return app;
 }

@@ -36,3 +36,14 @@ export function classifyInboundSms(body: string): InboundSmsClassification {
 function normaliseReply(body: string): string {
   return body.normalize('NFKC').replace(EDGE_NOISE, '').toUpperCase();
 }
+
+/** The answer to HELP: the hotline of every store the sender is a customer of, and how to stop. */
+export function helpReply(stores: readonly { name: string; serviceHotline: string | null }[], locale: 'zh-CN' | 'en'): string {
+  const zh = locale === 'zh-CN';
+  const lines = stores.map((store) => {
+    if (!store.serviceHotline) return zh ? `【${store.name}】请联系您的销售顾问。` : `${store.name}: please contact your consultant.`;
+    return zh ? `【${store.name}】服务热线 ${store.serviceHotline}。` : `${store.name} service hotline: ${store.serviceHotline}.`;
+  });
+  lines.push(zh ? '回T退订，回START恢复接收。' : 'Reply STOP to opt out, START to opt back in.');
+  return lines.join(zh ? '' : ' ');
+}

@@ -138,6 +138,57 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] as string);
 }
 
+/**
+ * The values the send activity fills in, with a sample of each per locale. A template may declare
+ * only these: a variable nothing provides would fail every send, so it is refused when saved.
+ */
+export const TEMPLATE_VARIABLE_SAMPLES: Readonly<Record<Locale, Readonly<Record<string, string>>>> = {
+  'zh-CN': {
+    customerName: '王女士',
+    storeName: '汇方汽车浦东店',
+    consultantName: '李明',
+    consultantPhone: '+8613900001111',
+    serviceHotline: '400-800-1234',
+    vehicleModel: 'Model Y',
+  },
+  en: {
+    customerName: 'Ms Wang',
+    storeName: 'Huifang Motors Pudong',
+    consultantName: 'Li Ming',
+    consultantPhone: '+8613900001111',
+    serviceHotline: '400-800-1234',
+    vehicleModel: 'Model Y',
+  },
+};
+export const TEMPLATE_VARIABLES: readonly string[] = Object.keys(TEMPLATE_VARIABLE_SAMPLES['zh-CN']);
+
+/** Declared variables that the send activity does not provide, by their field (`variables.<i>`). */
+export function unsupportedVariableProblems(variables: readonly string[]): TemplateProblem[] {
+  return variables.flatMap((name, index) =>
+    TEMPLATE_VARIABLES.includes(name)
+      ? []
+      : [{ field: `variables.${index}`, message: `no value is provided for ${name}; use one of ${TEMPLATE_VARIABLES.join(', ')}` }],
+  );
+}
+
+/**
+ * The template a customer gets: the store's own in their language, the built-in one in their
+ * language, then the same two in Chinese (the default locale).
+ */
+export function pickTemplate(
+  storeTemplates: readonly Template[],
+  wanted: { key: string; channel: Template['channel']; locale: Locale },
+): Template | undefined {
+  const matching = (list: readonly Template[], locale: Locale) =>
+    list.find((t) => t.key === wanted.key && t.channel === wanted.channel && t.locale === locale);
+  const locales: Locale[] = wanted.locale === 'zh-CN' ? ['zh-CN'] : [wanted.locale, 'zh-CN'];
+  for (const locale of locales) {
+    const found = matching(storeTemplates, locale) ?? matching(DEFAULT_TEMPLATES, locale);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 const DELIVERY_VARIABLES = ['customerName', 'storeName', 'consultantName', 'vehicleModel'];
 
 /** Messages around handing over a new car; all are service messages, not marketing. */

@@ -1,16 +1,24 @@
 import nodemailer from 'nodemailer';
-import { PermanentSendError, Transport } from './transports';
+import { PermanentSendError, RetryableSendError, type Transport } from './transports';
+import type { UnsubscribeLinks } from './unsubscribe';
 
 /**
- * Email over SMTP with a pooled connection. SMTP has no idempotency token, so the Message-ID is
- * derived from our idempotency key: a retry after a crash can reach the server twice, but
- * receiving systems and our own bounce handling see one message identity.
+ * Email over SMTP with a pooled connection, as text plus HTML when the template has HTML.
+ * Marketing mail carries List-Unsubscribe with one-click POST (RFC 8058), as mailbox providers
+ * require of bulk senders; service mail does not, it is not a subscription.
+ *
+ * SMTP has no idempotency token, so the Message-ID is derived from our idempotency key: a retry
+ * after a crash can reach the server twice, but receiving systems and our own bounce handling see
+ * one message identity.
  */
-export function createSmtpTransport(opts: { url: string; from: string }): Transport {
+export function createSmtpTransport(opts: { url: string; from: string; unsubscribe: UnsubscribeLinks }): Transport {
   const mailer = nodemailer.createTransport(opts.url.includes('?') ? `${opts.url}&pool=true` : `${opts.url}?pool=true`);
   return {
     name: 'smtp',
     async send(message) {
+      const headers: Record<string, string> = message.purpose === 'marketing'
+        ? { 'List-Unsubscribe': `<${opts.unsubscribe.url(message.customerId)}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
+        : {};
       try {
         const info = await mailer.sendMail({
           from: opts.from,
@@ -19,16 +27,25 @@ export function createSmtpTransport(opts: { url: string; from: string }): Transp
           text: message.body,
           html: message.html,
           messageId: `<${message.idempotencyKey.replace(/[^\w.-]/g, '.')}@huifang>`,
-          headers: message.headers,
+          headers,
         });
-        return { providerId: info.messageId, status: 'sent' };
+        return { providerId: info.messageId };
       } catch (err) {
-        const code = (err as { responseCode?: number }).responseCode;
-        // 5xx SMTP replies are permanent (unknown mailbox, policy); 4xx and network errors are not.
-        if (code && code >= 500) throw new PermanentSendError(`SMTP refused the message (${code})`, 'rejected', String(code));
-        throw err;
+        throw sendError(err);
       }
     },
     close: async () => mailer.close(),
   };
+}
+
+/** Codes only: an SMTP reply often quotes the recipient's address, which must not reach logs. */
+function sendError(err: unknown): Error {
+  const { responseCode, code } = err as { responseCode?: number; code?: string };
+  const detail = responseCode ?? code ?? 'unknown';
+  // 5xx replies are permanent (unknown mailbox, policy); 4xx and network errors are not.
+  if (responseCode && responseCode >= 500) return new PermanentSendError(`SMTP refused the message (${detail})`, 'rejected', String(responseCode));
+  // A 4xx reply is a refusal for now: the server did not take the message. A dropped connection
+  // may have come after the server took it, so it counts as "may have been sent".
+  const notAccepted = responseCode !== undefined && responseCode >= 400;
+  return new RetryableSendError(`SMTP send failed (${detail})`, 'smtp-unavailable', notAccepted, String(detail));
 }

@@ -1,3 +1,5 @@
+import type { MessageStatus } from './delivery-status';
+
 /**
  * What the send activity needs from a channel. Implementations: Twilio or the outbox for SMS,
  * SMTP for email. The idempotency key is handed to the provider where it supports one.
@@ -8,29 +10,71 @@ export interface OutboundMessage {
   body: string;
   html?: string;
   idempotencyKey: string;
+  purpose: 'service' | 'marketing';
+  /** Whose message it is: the unsubscribe link of a marketing email names the customer. */
+  customerId: string;
   /** Where the provider reports delivery receipts. */
   statusCallbackUrl?: string;
-  headers?: Record<string, string>;
 }
 
+/** The provider took the message ("sent"); it may still report delivered/undelivered later. */
 export interface SendResult {
   providerId: string;
-  /** "sent" when handed over; a provider may still report delivered/undelivered later. */
-  status: 'queued' | 'sent';
+}
+
+/** A message the provider already has, with its delivery status in our terms. */
+export interface FoundMessage {
+  providerId: string;
+  status: MessageStatus;
+  errorCode?: string;
+}
+
+/** A message the provider may already have accepted from an attempt whose answer was lost. */
+export interface SentMessageQuery {
+  to: string;
+  body: string;
+  /** The first attempt was made after this instant. */
+  since: Date;
 }
 
 export interface Transport {
   readonly name: 'twilio' | 'smtp' | 'outbox';
   send(message: OutboundMessage): Promise<SendResult>;
+  /**
+   * Messages matching the query, newest first. Only providers that can list what they accepted
+   * have it; the activity asks before sending again after an unfinished attempt.
+   */
+  findSent?(query: SentMessageQuery): Promise<FoundMessage[]>;
   close?(): Promise<void>;
 }
 
-/** A permanent refusal: retrying cannot help, the data (number, address, consent) must change. */
+/**
+ * A permanent refusal: retrying cannot help, the data (number, address, consent) or the setup must
+ * change. Messages carry codes and reasons only, never the provider's text, which can quote the
+ * recipient: they end up in Temporal's history and in logs.
+ */
 export class PermanentSendError extends Error {
   override name = 'PermanentSendError';
   constructor(
     message: string,
     readonly reason: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A temporary failure (throttling, provider down, network): the activity's retry policy tries again. */
+export class RetryableSendError extends Error {
+  override name = 'RetryableSendError';
+  constructor(
+    message: string,
+    readonly reason: string,
+    /**
+     * True when the provider certainly did not take the message (a 429, a refused connection):
+     * the next attempt can send at once. Otherwise it may have been sent and the answer lost.
+     */
+    readonly notAccepted: boolean,
     readonly code?: string,
   ) {
     super(message);
@@ -44,6 +88,6 @@ export class PermanentSendError extends Error {
 export function createOutboxTransport(): Transport {
   return {
     name: 'outbox',
-    send: async (message) => ({ providerId: `outbox:${message.idempotencyKey}`, status: 'sent' }),
+    send: async (message) => ({ providerId: `outbox:${message.idempotencyKey}` }),
   };
 }

@@ -16,8 +16,11 @@ const perCallHeaders = new AsyncLocalStorage<Readonly<Record<string, string>>>()
 
 /** Sends the SDK's requests to `baseUrl` instead of api.twilio.com (a local mock in tests). */
 class HuifangRequestClient extends twilio.RequestClient {
-  constructor(private readonly baseUrl: string | undefined) {
-    super();
+  constructor(
+    private readonly baseUrl: string | undefined,
+    timeoutMs: number,
+  ) {
+    super({ timeout: timeoutMs });
   }
 
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {
@@ -32,9 +35,20 @@ class HuifangRequestClient extends twilio.RequestClient {
   }
 }
 
+/**
+ * Long enough for a slow answer, well inside the send activity's start-to-close timeout, so a hung
+ * request fails the attempt (and the retry looks for the message) instead of the timeout killing it.
+ */
+const DEFAULT_TWILIO_TIMEOUT_MS = 15_000;
+
 /** A Twilio client; production passes no base URL and talks to the real API. */
-export function createTwilioClient(baseUrl: string | undefined, accountSid: string, authToken: string): TwilioClient {
-  return twilio(accountSid, authToken, { httpClient: new HuifangRequestClient(baseUrl) });
+export function createTwilioClient(
+  baseUrl: string | undefined,
+  accountSid: string,
+  authToken: string,
+  opts: { timeoutMs?: number } = {},
+): TwilioClient {
+  return twilio(accountSid, authToken, { httpClient: new HuifangRequestClient(baseUrl, opts.timeoutMs ?? DEFAULT_TWILIO_TIMEOUT_MS) });
 }
 
 export interface SendSmsRequest {

@@ -15,3 +15,7 @@ export function verifyTwilioSignature({ authToken, url, params, signature }: Twi
   if (!signature) return false;
   return twilio.validateRequest(authToken, signature, url, params);
 }
+
+/** Where Twilio posts delivery receipts (the statusCallback of every message) and inbound SMS. */
+export const TWILIO_STATUS_PATH = '/v1/webhooks/twilio/status';
+export const TWILIO_INBOUND_PATH = '/v1/webhooks/twilio/inbound';

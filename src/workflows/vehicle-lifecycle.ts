@@ -1,3 +1,15 @@
+/**
+ * VERSIONING: lifecycle workflows run for years, and each replays its history on whatever code is
+ * deployed. So every change to what this file does (which activities and timers it starts, in
+ * what order, on what conditions) goes behind `patched('<change-id>')`, keeping the old path for
+ * the histories already written; `deprecatePatch` it only once no workflow started before the
+ * change is running. test/workflows/replay.test.ts replays the saved histories in test/histories
+ * on this code and fails on non-determinism: keep the old files, and record the new path's
+ * (RECORD_HISTORIES=1, see test/workflows/histories.ts). A new contact plan needs none of this:
+ * the plan is workflow input, so a running workflow keeps the version it started with.
+ *
+ * Patches in v2: 'mark-mandatory-opened-meanwhile', 'wait-for-deferred-send'.
+ */
 import {
   allHandlersFinished,
   ApplicationFailure,
@@ -7,6 +19,7 @@ import {
   defineSignal,
   defineUpdate,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -87,6 +100,11 @@ const { sendMessage, openFollowUp, recordOutcome, closeFollowUp, rescheduleFollo
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
   });
 
+/** A message step's status from the send's answer ("sent", "delivered" and "queued" all count as sent). */
+const MESSAGE_STEP_STATUS: Partial<Record<string, StepStatus>> = {
+  suppressed: 'suppressed', skipped: 'skipped', failed: 'undeliverable', undelivered: 'undeliverable',
+};
+
 const CLOSED: ReadonlySet<StepStatus> = new Set(['done_on_time', 'done_late', 'missed', 'failed', 'cancelled']);
 
 export async function vehicleLifecycle(input: LifecycleInput): Promise<LifecycleState> {
@@ -145,6 +163,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
       const step = planStepOf(stepKey) as CallStep;
       const result = await recordOutcome({
         followUpId: s.followUpId!, outcome, completedAt: new Date().toISOString(), retryAfterMinutes: step.attempts.retryAfterMinutes,
+        attemptNumber: s.attempts + 1,
       });
       s.status = result.status as StepStatus;
       s.attempts = result.attempts;
@@ -213,12 +232,23 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   async function runMessage(s: StepState, step: MessageStep): Promise<void> {
     if (!(await sleepUntil(() => Date.parse(s.dueStart)))) return void (s.status = 'cancelled');
     try {
-      const sent = await sendMessage({
-        idempotencyKey: `${workflowInfo().workflowId}:${input.deliveryId}:${s.key}`,
-        deliveryId: input.deliveryId, templateKey: step.template, channel: step.channel, purpose: 'service',
-      });
-      s.messageId = sent.messageId ?? undefined;
-      s.status = sent.status === 'suppressed' ? 'suppressed' : sent.status === 'skipped' ? 'skipped' : 'sent';
+      for (;;) {
+        const sent = await sendMessage({
+          idempotencyKey: `${workflowInfo().workflowId}:${input.deliveryId}:${s.key}`,
+          deliveryId: input.deliveryId, templateKey: step.template, channel: step.channel, purpose: 'service',
+        });
+        s.messageId = sent.messageId ?? undefined;
+        // Quiet hours or the frequency cap held it back: a durable timer, then the same send again.
+        if (sent.status === 'deferred' && sent.notBefore && patched('wait-for-deferred-send')) {
+          const notBefore = Date.parse(sent.notBefore);
+          s.nextAttemptAt = sent.notBefore;
+          if (!(await sleepUntil(() => notBefore))) return void (s.status = 'cancelled');
+          continue;
+        }
+        s.nextAttemptAt = undefined;
+        s.status = MESSAGE_STEP_STATUS[sent.status] ?? 'sent';
+        return;
+      }
     } catch (err) {
       // A permanent refusal (bad number, opted out) is recorded by the activity; the plan goes on.
       log.warn('message step failed permanently', { step: s.key, error: String(err) });
@@ -229,12 +259,15 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   async function runCall(s: StepState, step: CallStep): Promise<void> {
     if (!(await sleepUntil(() => Date.parse(s.dueStart)))) return void (s.status = 'cancelled');
     if (step.mandatoryOnProblem && state.problemFound) s.mandatory = true;
+    const mandatoryWhenOpened = s.mandatory;
     const opened = await openFollowUp({
       deliveryId: input.deliveryId, stepKey: s.key, role: step.role, checklist: step.checklist, survey: step.survey ?? false,
-      mandatory: s.mandatory, maxAttempts: step.attempts.max, dueStart: s.dueStart, dueEnd: s.dueEnd,
+      mandatory: mandatoryWhenOpened, maxAttempts: step.attempts.max, dueStart: s.dueStart, dueEnd: s.dueEnd,
     });
     s.followUpId = opened.followUpId;
     s.status = 'open';
+    // The survey found a problem while the task was being written: escalate() saw no task to mark.
+    if (s.mandatory && !mandatoryWhenOpened && patched('mark-mandatory-opened-meanwhile')) await markMandatory({ followUpId: s.followUpId });
     await sleepUntil(() => (s.status === 'open' ? Date.parse(s.dueEnd) + MISSED_AFTER_MS : 0));
     if (s.status === 'open') s.status = (await closeFollowUp({ followUpId: s.followUpId, status: ended() ? 'cancelled' : 'missed' })) as StepStatus;
   }

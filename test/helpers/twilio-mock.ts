@@ -12,6 +12,17 @@ export interface RecordedRequest {
   form: Record<string, string | string[]>;
 }
 
+/** A message the mock accepted, as its list endpoint reports it. */
+export interface AcceptedMessage {
+  sid: string;
+  to: string;
+  body: string;
+  /** "sent" once handed on (the default), "queued" while held (see holdInQueue). */
+  status: 'queued' | 'sent';
+  dateCreated: Date;
+  dateSent: Date | null;
+}
+
 export interface TwilioMock {
   /** Pass to createTwilioClient in place of https://api.twilio.com. */
   baseUrl: string;
@@ -20,8 +31,16 @@ export interface TwilioMock {
   requests: RecordedRequest[];
   /** Distinct messages Twilio accepted: a replayed idempotency token does not count again. */
   delivered(): number;
+  /** What was accepted, oldest first; the list endpoint answers from this. */
+  accepted(): readonly AcceptedMessage[];
+  /** Resolves once `count` messages have been accepted in all. */
+  waitForDelivered(count: number, timeoutMs?: number): Promise<void>;
   /** The next `count` message creates answer `status` with a Twilio error body (code defaults per status). */
   failNext(count: number, status: number, code?: number): void;
+  /** The next accepted message is recorded at once but answered only after `ms`: a crash can fall in between. */
+  delayNextAnswer(ms: number): void;
+  /** The next `count` accepted messages stay queued, without a date sent, as Twilio holds throttled ones. */
+  holdInQueue(count: number): void;
   stop(): Promise<void>;
 }
 
@@ -29,7 +48,7 @@ const REPO_ROOT = path.resolve(__dirname, '../..');
 const PRISM_BIN = path.join(REPO_ROOT, 'node_modules/.bin/prism');
 const TWILIO_SPEC = path.join(REPO_ROOT, 'test/fixtures/twilio/twilio_api_v2010.json');
 const PRISM_STARTUP_TIMEOUT_MS = 30_000;
-const MESSAGE_CREATE_PATH = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/;
+const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/;
 const IDEMPOTENCY_HEADER = 'i-twilio-idempotency-token';
 
 // Twilio's own codes for the statuses a fault test usually wants.
@@ -57,8 +76,12 @@ export async function startTwilioMock(): Promise<TwilioMock> {
     baseUrl: `http://127.0.0.1:${port}`,
     port,
     requests: provider.requests,
-    delivered: () => provider.accepted,
+    delivered: () => provider.messages.length,
+    accepted: () => provider.messages,
+    waitForDelivered: (count, timeoutMs = 30_000) => provider.waitForDelivered(count, timeoutMs),
     failNext: (count, status, code) => provider.failNext(count, status, code),
+    delayNextAnswer: (ms) => (provider.answerDelayMs = ms),
+    holdInQueue: (count) => (provider.held = count),
     stop: async () => {
       proxy.closeAllConnections();
       await new Promise((resolve) => proxy.close(resolve));
@@ -69,9 +92,12 @@ export async function startTwilioMock(): Promise<TwilioMock> {
 
 class MockProvider {
   readonly requests: RecordedRequest[] = [];
-  accepted = 0;
+  readonly messages: AcceptedMessage[] = [];
+  answerDelayMs = 0;
+  held = 0;
   private faults: { remaining: number; status: number; code?: number } = { remaining: 0, status: 500 };
   private readonly firstAnswers = new Map<string, Promise<ProxiedResponse>>();
+  private waiters: { count: number; resolve: () => void }[] = [];
 
   constructor(private readonly prismPort: number) {}
 
@@ -79,11 +105,49 @@ class MockProvider {
     this.faults = { remaining: count, status, code };
   }
 
+  waitForDelivered(count: number, timeoutMs: number): Promise<void> {
+    if (this.messages.length >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the mock accepted ${this.messages.length} of ${count} messages in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     this.requests.push(record(req, body));
-    const isMessageCreate = req.method === 'POST' && MESSAGE_CREATE_PATH.test(pathOf(req));
-    answer(res, isMessageCreate ? await this.createMessage(req, body) : await forward(this.prismPort, req, body));
+    const onMessages = MESSAGES_PATH.test(pathOf(req));
+    if (onMessages && req.method === 'POST') return answer(res, await this.createMessage(req, body));
+    if (onMessages && req.method === 'GET') return answer(res, await this.listMessages(req, body));
+    answer(res, await forward(this.prismPort, req, body));
+  }
+
+  /**
+   * The list endpoint, answered from what was really accepted (Prism would answer its example):
+   * Prism still checks the request against the spec first. Filters: To and DateSent>, newest first.
+   */
+  private async listMessages(req: IncomingMessage, body: Buffer): Promise<ProxiedResponse> {
+    const checked = await forward(this.prismPort, req, body);
+    if (!isSuccess(checked)) return checked;
+    const query = new URL(req.url ?? '/', 'http://mock').searchParams;
+    const to = query.get('To');
+    const sentAfter = query.get('DateSent>');
+    const pageSize = Number(query.get('PageSize') ?? 50);
+    const matching = this.messages
+      .filter((m) => !to || m.to === to)
+      .filter((m) => !sentAfter || (m.dateSent !== null && m.dateSent.getTime() >= Date.parse(sentAfter)))
+      .reverse()
+      .slice(0, pageSize);
+    const page = JSON.parse(checked.body.toString('utf8')) as Record<string, unknown>;
+    const template = (page.messages as Record<string, unknown>[])[0] ?? {};
+    const messages = matching.map((m) => ({
+      ...template, sid: m.sid, to: m.to, body: m.body, status: m.status, direction: 'outbound-api',
+      date_created: rfc2822(m.dateCreated), date_sent: m.dateSent && rfc2822(m.dateSent), date_updated: rfc2822(m.dateSent ?? m.dateCreated),
+      error_code: null, error_message: null,
+    }));
+    const uri = req.url ?? '';
+    const listed = { ...page, messages, page: 0, page_size: pageSize, start: 0, end: Math.max(messages.length - 1, 0), uri, first_page_uri: uri, next_page_uri: null, previous_page_uri: null };
+    return { status: 200, contentType: 'application/json', body: Buffer.from(JSON.stringify(listed)) };
   }
 
   /** Like a provider honouring idempotency: a token that already succeeded gets the same answer, nothing new is sent. */
@@ -110,17 +174,44 @@ class MockProvider {
     }
     const response = await forward(this.prismPort, req, body);
     if (!isSuccess(response)) return response;
-    this.accepted += 1;
-    return withFreshSid(response);
+    const accepted = this.accept(record(req, body).form);
+    const delay = this.answerDelayMs;
+    this.answerDelayMs = 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    return asAccepted(response, accepted);
+  }
+
+  private accept(form: Record<string, string | string[]>): AcceptedMessage {
+    const now = new Date();
+    const held = this.held > 0;
+    if (held) this.held -= 1;
+    const message: AcceptedMessage = {
+      sid: `SM${randomBytes(16).toString('hex')}`, to: String(form.To), body: String(form.Body),
+      status: held ? 'queued' : 'sent', dateCreated: now, dateSent: held ? null : now,
+    };
+    this.messages.push(message);
+    for (const waiter of this.waiters.filter((w) => this.messages.length >= w.count)) waiter.resolve();
+    this.waiters = this.waiters.filter((w) => this.messages.length < w.count);
+    return message;
   }
 }
 
-/** Prism always answers with the spec's example SID; a fresh one per message lets tests tell messages apart. */
-function withFreshSid(response: ProxiedResponse): ProxiedResponse {
-  const text = response.body.toString('utf8');
-  const exampleSid = (JSON.parse(text) as { sid: string }).sid;
-  const sid = `SM${randomBytes(16).toString('hex')}`;
-  return { ...response, body: Buffer.from(text.replaceAll(exampleSid, sid)) };
+/**
+ * Prism always answers with the spec's example; the answer carries what was really sent, with a
+ * fresh SID per message so tests can tell messages apart. Like Twilio, the create answer says
+ * "queued" and has no date sent yet.
+ */
+function asAccepted(response: ProxiedResponse, message: AcceptedMessage): ProxiedResponse {
+  const example = JSON.parse(response.body.toString('utf8')) as { sid: string } & Record<string, unknown>;
+  const text = JSON.stringify({
+    ...example, to: message.to, body: message.body, status: 'queued', date_created: rfc2822(message.dateCreated), date_sent: null,
+  }).replaceAll(example.sid, message.sid);
+  return { ...response, body: Buffer.from(text) };
+}
+
+/** Twilio's date format: "Thu, 24 Aug 2023 05:01:45 +0000". */
+function rfc2822(date: Date): string {
+  return date.toUTCString().replace('GMT', '+0000');
 }
 
 /**

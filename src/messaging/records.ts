@@ -1,0 +1,105 @@
+/**
+ * What the send activity and the webhooks record alike: consent changes, delivery receipts, and
+ * data-fix tasks for CR staff when a message failed for good.
+ */
+import type { Db } from '../db/client';
+import { type Channel, ConsentSource, type Purpose, PURPOSES } from '../domain/consent';
+import type { Prisma } from '../generated/prisma/client';
+import type { Logger } from '../logger';
+import { isFinal, type MessageStatus, statusesBefore } from './delivery-status';
+import { classifyTwilioError } from './twilio-errors';
+
+type DbClient = Db | Prisma.TransactionClient;
+type Log = Pick<Logger, 'info' | 'warn'>;
+
+export const DATA_FIX_REASON = 'data-fix';
+export const CUSTOMER_REPLY_REASON = 'customer-reply';
+
+export interface ConsentChange {
+  channel: Channel;
+  purpose: Purpose;
+  granted: boolean;
+}
+
+/** Sets consents; `source` says who changed them. */
+export async function setConsents(db: DbClient, customerId: string, changes: readonly ConsentChange[], source: string): Promise<void> {
+  for (const { channel, purpose, granted } of changes) {
+    await db.consent.upsert({
+      where: { customerId_channel_purpose: { customerId, channel, purpose } },
+      update: { granted, source },
+      create: { customerId, channel, purpose, granted, source },
+    });
+  }
+}
+
+/** Every purpose of one channel at once: an opt-out, an opt-in, a hard bounce. */
+export const allPurposes = (channel: Channel, granted: boolean): ConsentChange[] =>
+  PURPOSES.map((purpose) => ({ channel, purpose, granted }));
+
+/** The store's active CR specialist with the fewest open cases; null when nobody holds the role. */
+export async function crSpecialistOf(db: DbClient, storeId: string): Promise<string | null> {
+  const candidates = await db.staff.findMany({
+    where: { storeId, role: 'cr_specialist', active: true },
+    select: { id: true, _count: { select: { cases: { where: { status: 'open' } } } } },
+    orderBy: { createdAt: 'asc' },
+  });
+  candidates.sort((a, b) => a._count.cases - b._count.cases);
+  return candidates[0]?.id ?? null;
+}
+
+/**
+ * A task for CR staff to correct the customer's contact data (or consent) after a message failed
+ * for good. One per message however often its failure is reported, and while one is open for the
+ * delivery and channel, later failures join it instead of piling up.
+ */
+export async function openDataFixCase(db: DbClient, messageId: string, detail: string): Promise<{ caseId: string; assigneeId: string | null } | null> {
+  const message = await db.message.findUniqueOrThrow({ where: { id: messageId }, select: { storeId: true, deliveryId: true, followUpId: true, channel: true } });
+  if (!message.deliveryId) return null;
+  const open = await db.escalationCase.findFirst({
+    where: { deliveryId: message.deliveryId, reason: DATA_FIX_REASON, status: 'open', message: { channel: message.channel } },
+  });
+  if (open) return { caseId: open.id, assigneeId: open.assigneeId };
+  const assigneeId = await crSpecialistOf(db, message.storeId);
+  const c = await db.escalationCase.upsert({
+    where: { messageId_reason: { messageId, reason: DATA_FIX_REASON } },
+    update: {},
+    create: { storeId: message.storeId, deliveryId: message.deliveryId, messageId, reason: DATA_FIX_REASON, detail, assigneeId },
+  });
+  return { caseId: c.id, assigneeId: c.assigneeId };
+}
+
+export interface DeliveryReceipt {
+  providerId: string;
+  status: MessageStatus;
+  errorCode?: string;
+}
+
+/**
+ * Applies a provider's delivery receipt. The status only moves forward, in one conditional update,
+ * so receipts arriving out of order or twice cannot move a final status back. A permanent failure
+ * opens a data-fix task; an opted-out number also loses SMS consent.
+ */
+export async function applyDeliveryReceipt(db: Db, receipt: DeliveryReceipt, log: Log): Promise<{ messageId: string | null; status: string | null; caseId?: string }> {
+  const failure = receipt.errorCode && /^\d+$/.test(receipt.errorCode) ? classifyTwilioError({ code: Number(receipt.errorCode) }) : undefined;
+  const failed = receipt.status === 'undelivered' || receipt.status === 'failed';
+  await db.message.updateMany({
+    where: { providerId: receipt.providerId, status: { in: statusesBefore(receipt.status) } },
+    data: {
+      status: receipt.status,
+      ...(failed && receipt.errorCode && { errorCode: receipt.errorCode }),
+      ...(failed && failure && { errorReason: failure.reason }),
+    },
+  });
+  const message = await db.message.findFirst({ where: { providerId: receipt.providerId }, select: { id: true, customerId: true, channel: true, status: true } });
+  if (!message) return { messageId: null, status: null };
+  // Acted on while the message shows this very receipt, so a redelivered webhook finishes the job.
+  if (!failed || !failure || failure.retryable || message.status !== receipt.status || !isFinal(message.status)) {
+    return { messageId: message.id, status: message.status };
+  }
+  const opened = await db.$transaction(async (tx) => {
+    if (failure.reason === 'opted-out') await setConsents(tx, message.customerId, allPurposes('sms', false), ConsentSource.ProviderOptOut);
+    return openDataFixCase(tx, message.id, `${message.channel} ${receipt.status}: ${failure.reason} (error ${receipt.errorCode})`);
+  });
+  log.info({ messageId: message.id, caseId: opened?.caseId, reason: failure.reason }, 'delivery failed for good: data-fix task');
+  return { messageId: message.id, status: message.status, caseId: opened?.caseId };
+}

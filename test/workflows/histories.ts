@@ -1,0 +1,50 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import * as proto from '@temporalio/proto';
+import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import type { History } from '@temporalio/worker';
+
+/**
+ * Saved histories of the lifecycle workflow, replayed by replay.test.ts against the current code.
+ * With RECORD_HISTORIES=1, the time-skipping tests that call recordHistory save theirs as
+ * `vehicle-lifecycle-<WORKFLOW_VERSION>-<name>.json`. After a change behind `patched()`, bump
+ * WORKFLOW_VERSION and record the scenarios that take the new path, e.g.
+ * `RECORD_HISTORIES=1 NODE_OPTIONS=--experimental-vm-modules npx jest test/workflows/vehicle-lifecycle.test.ts -t 'frequency cap'`.
+ * Never rewrite or delete older versions' files: they are what running workflows look like.
+ */
+export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
+/** v1: the first release. v2: patches 'mark-mandatory-opened-meanwhile' and 'wait-for-deferred-send'. */
+export const WORKFLOW_VERSION = 'v2';
+const FILE_PATTERN = /^vehicle-lifecycle-v\d+-[a-z0-9-]+\.json$/;
+
+/**
+ * Histories are stored in Temporal's JSON form (as `temporal workflow show --output json` writes
+ * them). The SDK's historyToJSON/historyFromJSON fail in this install ("type must be a Type"):
+ * @temporalio/common and @temporalio/proto each got their own copy of protobufjs. So the JSON
+ * helpers come from the copy that built @temporalio/proto's types.
+ */
+interface ProtoJson {
+  toJson(type: unknown, message: unknown): unknown;
+  fromJson(type: unknown, json: unknown, options: { ignoreUnknownFields: boolean }): History;
+}
+const protoJson: ProtoJson = require(require.resolve('protobufjs/ext/protojson', { paths: [path.dirname(require.resolve('@temporalio/proto/package.json'))] }));
+const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
+
+/** Saves the history of `runId` (default: the latest run) as `vehicle-lifecycle-<version>-<name>.json`, when recording. */
+export async function recordHistory(handle: WorkflowHandle, name: string, runId?: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const target = runId ? handle.client.getHandle(handle.workflowId, runId) : handle;
+  const history = proto.temporal.api.history.v1.History.fromObject(await target.fetchHistory());
+  // Worker and client identities name the recording machine; replay does not need them.
+  const json = JSON.parse(JSON.stringify(protoJson.toJson(historyType, history)), (key, value) => (key === 'identity' ? 'recorder' : value));
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  writeFileSync(path.join(HISTORIES_DIR, `vehicle-lifecycle-${WORKFLOW_VERSION}-${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+}
+
+export function savedHistories(): { file: string; history: History }[] {
+  return readdirSync(HISTORIES_DIR)
+    .filter((file) => FILE_PATTERN.test(file))
+    .sort()
+    .map((file) => ({ file, history: protoJson.fromJson(historyType, JSON.parse(readFileSync(path.join(HISTORIES_DIR, file), 'utf8')), { ignoreUnknownFields: true }) }));
+}
