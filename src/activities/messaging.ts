@@ -180,14 +180,14 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       const opensAt = earliestSendingInstant(now, purpose, customerWindow, store.timeZone);
       if (opensAt.getTime() > now.getTime()) return defer(opensAt, 'quiet-hours');
 
-      // The cap is counted and this message claimed under a lock on the customer, so two sends at
-      // once cannot both take the last place.
+      // The cap counts this channel's messages (an email does not use up the SMS allowance), under a
+      // lock on the customer, so two sends at once cannot both take the last place.
       const cap = await db.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT 1 FROM "Customer" WHERE "id" = ${customer.id}::uuid FOR UPDATE`;
         const since = new Date(now.getTime() - CAP_PERIOD_MS);
         const recent = await tx.message.findMany({
           where: {
-            customerId: customer.id, id: { not: message.id }, status: { in: COUNTED },
+            customerId: customer.id, channel: input.channel, id: { not: message.id }, status: { in: COUNTED },
             OR: [{ sentAt: { gt: since } }, { sentAt: null, updatedAt: { gt: since } }],
           },
           select: { purpose: true, sentAt: true, updatedAt: true },

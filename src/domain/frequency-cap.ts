@@ -1,5 +1,5 @@
 /**
- * The per-customer frequency cap: at most N messages in any rolling 24 hours. Service outranks
+ * The per-customer frequency cap: at most N messages per channel in any rolling 24 hours. Service outranks
  * marketing: a marketing message counts everything already sent, a service notice counts only
  * other service notices, so no amount of marketing can hold back a service notice. Pure.
  */

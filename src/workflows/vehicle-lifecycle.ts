@@ -9,6 +9,7 @@
  * the plan is workflow input, so a running workflow keeps the version it started with.
  *
  * Patches in v2: 'mark-mandatory-opened-meanwhile', 'wait-for-deferred-send'.
+ * Patches in v3: 'escalate-any-dissatisfied-call', 'stop-missed-timer-on-completion'.
  */
 import {
   allHandlersFinished,
@@ -18,6 +19,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -94,11 +96,13 @@ export const consentChangedSignal = defineSignal<[{ channel: 'sms' | 'email'; pu
 /** How long an unfinished call stays open after its window closes before it counts as missed. */
 export const MISSED_AFTER_MS = 2 * 24 * 60 * 60 * 1000;
 
-const { sendMessage, openFollowUp, recordOutcome, closeFollowUp, rescheduleFollowUp, markMandatory, openEscalationCase } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-  });
+const RETRY = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' } as const;
+
+const { openFollowUp, recordOutcome, closeFollowUp, rescheduleFollowUp, markMandatory, openEscalationCase } =
+  proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: RETRY });
+
+/** Sends time out sooner (the Twilio client gives up after 15 s), so a crashed worker's send is retried soon. */
+const { sendMessage } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY });
 
 /** A message step's status from the send's answer ("sent", "delivered" and "queued" all count as sent). */
 const MESSAGE_STEP_STATUS: Partial<Record<string, StepStatus>> = {
@@ -123,7 +127,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     consent: {},
     repliesReceived: 0,
   };
-  /** Bumped whenever due times move, so sleeping steps wake up and look again. */
+  /** Bumped whenever due times move or a task closes, so sleeping steps wake up and look again. */
   let scheduleVersion = 0;
   const stepOf = (key: string) => state.steps.find((s) => s.key === key)!;
   const planStepOf = (key: string) => input.plan.steps.find((s) => s.key === key)!;
@@ -168,8 +172,11 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
       s.status = result.status as StepStatus;
       s.attempts = result.attempts;
       s.nextAttemptAt = result.nextAttemptAt ?? undefined;
+      // A closed task needs no missed-call timer: wake its step so the plan can finish early.
+      if (CLOSED.has(s.status) && patched('stop-missed-timer-on-completion')) scheduleVersion++;
       let caseId: string | undefined;
-      if (step.survey && result.problem) caseId = await escalate(s, outcome);
+      // DOMAIN.md section 5: any dissatisfied answer or complaint is escalated, not only the survey's.
+      if (result.problem && (step.survey || patched('escalate-any-dissatisfied-call'))) caseId = await escalate(s, outcome);
       return { ...result, caseId };
     },
     {
@@ -201,11 +208,11 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     },
   );
 
-  /** The survey found a problem: a case for CR staff, and the manager's call becomes mandatory. */
-  async function escalate(survey: StepState, outcome: CallOutcome): Promise<string> {
+  /** A call found a problem: a case for CR staff, and the manager's closing call becomes mandatory. */
+  async function escalate(call: StepState, outcome: CallOutcome): Promise<string> {
     state.problemFound = true;
     const { caseId } = await openEscalationCase({
-      deliveryId: input.deliveryId, followUpId: survey.followUpId!, reason: outcome.complaint ? 'complaint' : 'dissatisfied', detail: outcome.complaint,
+      deliveryId: input.deliveryId, followUpId: call.followUpId!, reason: outcome.complaint ? 'complaint' : 'dissatisfied', detail: outcome.complaint,
     });
     state.caseIds.push(caseId);
     for (const s of state.steps) {
@@ -250,6 +257,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
         return;
       }
     } catch (err) {
+      if (isCancellation(err)) throw err;
       // A permanent refusal (bad number, opted out) is recorded by the activity; the plan goes on.
       log.warn('message step failed permanently', { step: s.key, error: String(err) });
       s.status = 'undeliverable';

@@ -432,6 +432,37 @@ describe('vehicle lifecycle workflow: the post-delivery satisfaction plan', () =
     });
   });
 
+  it('a complaint at the supervisor call opens a case too and makes the manager call mandatory', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      const supervisorId = `fu-${d.input.deliveryId}-supervisor-call-day-4-6`;
+
+      await skipTo(onDay(deliveredAt, 4, '10:00'));
+      const answer = await d.complete('supervisor-call-day-4-6', { reached: true, satisfied: true, complaint: '交车时承诺的脚垫未送' });
+      expect(answer).toMatchObject({ status: 'done_on_time', problem: true });
+      expect(fake.callsOf('openEscalationCase').map((c) => c.input)).toEqual([
+        { deliveryId: d.input.deliveryId, followUpId: supervisorId, reason: 'complaint', detail: '交车时承诺的脚垫未送' },
+      ]);
+      expect((await d.state()).steps.find((s) => s.key === MANAGER_CALL)).toMatchObject({ status: 'scheduled', mandatory: true });
+      await endOwnership(d);
+    });
+  });
+
+  it('once every call is closed the plan ends without waiting for the missed-call timers', async () => {
+    await withWorker(async ({ deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      for (const [day, key] of [[2, 'consultant-call-day-2'], [4, 'supervisor-call-day-4-6'], [7, SURVEY_CALL], [8, MANAGER_CALL]] as const) {
+        await skipTo(onDay(deliveredAt, day, '10:00'));
+        await d.complete(key, { reached: true, satisfied: true });
+      }
+      await skipTo(onDay(deliveredAt, 8, '11:00'));
+      expect((await d.state()).phase).toBe('ownership');
+      await endOwnership(d);
+    });
+  });
+
   it('a customer who asks to be called back tomorrow moves the task, and its missed-call deadline with it', async () => {
     await withWorker(async ({ fake, deliver }) => {
       const deliveredAt = await clockAt('10:00');
