@@ -13,8 +13,12 @@ import { Stack } from './stack';
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const COLORS: Record<string, number> = { postgres: 34, temporal: 35, maildev: 36, worker: 33, api: 32 };
 
+let stopping = false;
+
 /** Our processes log JSON (pino); shown here as one readable line each. */
 function printLine(service: string, line: string): void {
+  // While it shuts down, the dev server complains about every connection the others close.
+  if (stopping && service === 'temporal') return;
   let text = line;
   if (line.startsWith('{')) {
     try {
@@ -62,7 +66,6 @@ async function main(): Promise<void> {
     },
     output: { line: printLine },
   });
-  let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
