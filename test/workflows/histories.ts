@@ -14,8 +14,11 @@ import type { History } from '@temporalio/worker';
  * Never rewrite or delete older versions' files: they are what running workflows look like.
  */
 export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
-/** v1: the first release. v2: patches 'mark-mandatory-opened-meanwhile' and 'wait-for-deferred-send'. */
-export const WORKFLOW_VERSION = 'v2';
+/**
+ * v1: the first release. v2: patches 'mark-mandatory-opened-meanwhile' and 'wait-for-deferred-send'.
+ * v3: 'escalate-any-dissatisfied-call' and 'stop-missed-timer-on-completion'.
+ */
+export const WORKFLOW_VERSION = 'v3';
 const FILE_PATTERN = /^vehicle-lifecycle-v\d+-[a-z0-9-]+\.json$/;
 
 /**

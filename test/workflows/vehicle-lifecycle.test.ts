@@ -446,6 +446,7 @@ describe('vehicle lifecycle workflow: the post-delivery satisfaction plan', () =
       ]);
       expect((await d.state()).steps.find((s) => s.key === MANAGER_CALL)).toMatchObject({ status: 'scheduled', mandatory: true });
       await endOwnership(d);
+      await recordHistory(d.handle, 'supervisor-complaint');
     });
   });
 
@@ -460,6 +461,7 @@ describe('vehicle lifecycle workflow: the post-delivery satisfaction plan', () =
       await skipTo(onDay(deliveredAt, 8, '11:00'));
       expect((await d.state()).phase).toBe('ownership');
       await endOwnership(d);
+      await recordHistory(d.handle, 'all-calls-closed-early');
     });
   });
 
