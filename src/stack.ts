@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { migrate } from './db/migrate';
+import { SEARCH_ATTRIBUTES } from './temporal/connection';
 import { temporalBinaries } from './temporal/toolchain';
 
 /**
@@ -119,7 +120,8 @@ export class Stack {
 
     if (!this.env.TEMPORAL_ADDRESS) {
       const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.temporal),
-        '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'warn'];
+        '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'warn',
+        ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
       args.push(...(this.opts.headless ? ['--headless'] : ['--ui-port', String(ports.temporalUi)]));
       const temporal = this.spawnService('temporal', bins.cli, args);
       this.env.TEMPORAL_ADDRESS = `127.0.0.1:${ports.temporal}`;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Config } from '../config';
 
 /** Connection settings shared by the worker (NativeConnection) and the API (Connection). */
@@ -14,3 +15,12 @@ export function temporalConnectionOptions(config: Config) {
 export function workflowIdFor(storeId: string, vin: string): string {
   return `vehicle-${storeId}-${vin}`;
 }
+
+/**
+ * Search attributes carry IDs only, never personal data: operators find a store's or a delivery's
+ * workflows with them (`HuifangStoreId = "sh-pudong"`). A cluster must have them registered
+ * (README, "Production"); the embedded dev server registers them at start.
+ */
+export const STORE_ID_ATTRIBUTE = defineSearchAttributeKey('HuifangStoreId', SearchAttributeType.KEYWORD);
+export const DELIVERY_ID_ATTRIBUTE = defineSearchAttributeKey('HuifangDeliveryId', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [STORE_ID_ATTRIBUTE, DELIVERY_ID_ATTRIBUTE];

@@ -78,6 +78,10 @@ describe('a delivery posted to the running product', () => {
       const runs = [];
       for await (const wf of client.workflow.list({ query: `WorkflowId = '${first.body.workflowId}'` })) runs.push(wf.runId);
       expect(runs).toHaveLength(1);
+      // Operators find a store's and a delivery's workflows by ID-only search attributes.
+      const byDelivery = [];
+      for await (const wf of client.workflow.list({ query: `HuifangStoreId = 'e2e' AND HuifangDeliveryId = '${deliveryId}'` })) byDelivery.push(wf.workflowId);
+      expect(byDelivery).toEqual([first.body.workflowId]);
     } finally {
       await connection.close();
     }

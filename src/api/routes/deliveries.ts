@@ -5,7 +5,7 @@ import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../../domain/conta
 import { normalizePhone } from '../../domain/phone';
 import { ContactPlanSchema, PlanStep } from '../../domain/plan';
 import { normalizeVin, vinProblem } from '../../domain/vin';
-import { workflowIdFor } from '../../temporal/connection';
+import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../../temporal/connection';
 import type { LifecycleInput, LifecycleState } from '../../workflows/vehicle-lifecycle';
 import { actorOf, assertStoreAccess } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
@@ -140,6 +140,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
         args: [workflowInput],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [{ key: STORE_ID_ATTRIBUTE, value: store.id }, { key: DELIVERY_ID_ATTRIBUTE, value: delivery.id }],
       });
     }
     req.log.info({ deliveryId: delivery.id, storeId: store.id, created }, created ? 'delivery recorded' : 'delivery already recorded');
