@@ -1,0 +1,4 @@
+/** The baseline's activity: no I/O at all. */
+export async function noop(): Promise<void> {
+  // nothing
+}
