@@ -31,6 +31,8 @@ export const ConfigSchema = z
     TEMPORAL_TLS_KEY_PATH: z.string().optional(),
     TEMPORAL_API_KEY: z.string().min(1).optional(),
     TEMPORAL_DEV_PORT: port.default(7233),
+    /** Busy workflows kept in the worker's memory; sleeping ones are replayed from history when they wake. */
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(10_000).default(100),
     TEMPORAL_UI_PORT: port.default(8233),
 
     API_HOST: z.string().min(1).default('127.0.0.1'),

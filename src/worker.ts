@@ -41,6 +41,9 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
+    // The SDK's default cache (thousands of workflows) is sized for short workflows; ours sleep for
+    // days, and holding them all grew one worker past 4 GB at 2,000 vehicles (bench/idle.ts).
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     activities: createActivities({ db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger, messageCapPerDay: config.MESSAGE_CAP_PER_DAY }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
