@@ -79,6 +79,7 @@ export async function runIdle(args: BenchArgs): Promise<{ rows: Row[]; details: 
   log(`idle: ${n} sleeping lifecycle workflows, started ${concurrency} at once`);
   const bs = await startBenchStack('idle', args);
   const connection = await Connection.connect({ address: bs.stack.env.TEMPORAL_ADDRESS! });
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const client = new Client({ connection });
     await createStores(bs.databaseUrl, [STORE]);
@@ -95,7 +96,13 @@ export async function runIdle(args: BenchArgs): Promise<{ rows: Row[]; details: 
     const cpu0 = cpuSnapshot(bs);
     const t0 = Date.now();
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(worker.pid).rss)), 500);
+    sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, memoryOf(worker.pid).rss);
+      } catch {
+        // the worker is gone: reported below
+      }
+    }, 500);
     await pool(Array.from({ length: n }, (_, i) => i), concurrency, async (i) => {
       const input: LifecycleInput = {
         deliveryId: randomUUID(), storeId: STORE, timeZone: 'Asia/Shanghai', deliveredAt, customerWindow: DEFAULT_CUSTOMER_WINDOW, plan,
@@ -110,17 +117,23 @@ export async function runIdle(args: BenchArgs): Promise<{ rows: Row[]; details: 
     // last ones started, plus a sample of the rest, are asleep.
     const sample = [...Array.from({ length: 20 }, (_, k) => n - 1 - k), ...Array.from({ length: 20 }, (_, k) => Math.floor((k * n) / 20))].filter((i) => i >= 0);
     const deadline = Date.now() + 600_000;
+    let settled = true;
     for (;;) {
       const waiting = await backlog(client);
       if ((waiting === undefined || waiting === 0) && (await Promise.all(sample.map((i) => asleep(client, `bench-idle-${i}`)))).every(Boolean)) break;
-      if (Date.now() > deadline) throw new Error('idle: workflows were not all asleep after 10 minutes');
+      if (Date.now() > deadline) {
+        settled = false;
+        log(`idle: not all asleep 10 minutes after the last start (backlog ${waiting ?? 'unknown'}): measuring as it is`);
+        break;
+      }
       await sleep(1000);
     }
     const settleSeconds = (Date.now() - t0) / 1000;
     const cpu = cpuPerItem(cpu0, cpuSnapshot(bs), n);
-    log(`idle: all asleep ${settleSeconds.toFixed(1)} s after the first start`);
+    if (settled) log(`idle: all asleep ${settleSeconds.toFixed(1)} s after the first start`);
     await sleep(5000);
     clearInterval(sampler);
+    if (!bs.service('worker')) throw new Error('the worker exited while the workflows were started (see stack.log with --keep)');
     const after = { memory: memoryOf(worker.pid), db: sqlite(), api: await apiLoad(bs, args) };
     const running = (await client.workflow.count(`WorkflowType = 'vehicleLifecycle' AND ExecutionStatus = 'Running'`)).count;
     log(`idle: after: worker RSS ${mb(after.memory.rss)} (peak ${mb(Math.max(peak, after.memory.hwm))}), dev server DB ${mb(after.db)}, ${running} running`);
@@ -130,6 +143,10 @@ export async function runIdle(args: BenchArgs): Promise<{ rows: Row[]; details: 
       {
         benchmark: 'idle', figure: `worker RSS with ${n} sleeping workflows`, value: mb(after.memory.rss),
         baseline: `${mb(before.memory.rss)} with none`, goal: '< 500 MB', verdict: verdict(after.memory.rss < 500 * 1024 * 1024),
+      },
+      {
+        benchmark: 'idle', figure: `all ${n} asleep (first workflow task done)`, value: settled ? `after ${settleSeconds.toFixed(0)} s` : `not after ${settleSeconds.toFixed(0)} s`,
+        baseline: `${fmt(n / startSeconds)} starts/s`, goal: 'within 10 min of the last start', verdict: verdict(settled),
       },
       {
         benchmark: 'idle', figure: 'worker peak RSS (VmHWM) while they were started', value: mb(Math.max(peak, after.memory.hwm)),
@@ -149,12 +166,13 @@ export async function runIdle(args: BenchArgs): Promise<{ rows: Row[]; details: 
       },
     ];
     const details = [
-      `- ${n} workflows (${running} running at the end) started in ${startSeconds.toFixed(1)} s (${fmt(n / startSeconds)}/s), all asleep after ${settleSeconds.toFixed(1)} s`,
+      `- ${n} workflows (${running} running at the end) started in ${startSeconds.toFixed(1)} s (${fmt(n / startSeconds)}/s), ${settled ? 'all asleep' : 'not all asleep'} after ${settleSeconds.toFixed(1)} s`,
       `- CPU ms per workflow, start to asleep: ${cpu}`,
       `- API p50 /v1/tasks before/after: ${ms(before.api.tasks.p50)} / ${ms(after.api.tasks.p50)}; errors ${before.api.tasks.non2xx + before.api.tasks.errors}/${after.api.tasks.non2xx + after.api.tasks.errors}`,
     ].join('\n');
     return { rows, details };
   } finally {
+    clearInterval(sampler);
     await connection.close();
     await bs.stop();
   }

@@ -135,7 +135,7 @@ export async function startBenchStack(name: string, args: BenchArgs, opts: { ski
   return {
     stack, dataDir, databaseUrl, key,
     service: (n) => {
-      const s = stack.services.find((x) => x.name === n);
+      const s = stack.services.find((x) => x.name === n && x.child.exitCode === null && x.child.signalCode === null);
       return s?.child.pid ? { pid: s.child.pid } : undefined;
     },
     stop: async () => {
