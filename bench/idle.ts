@@ -158,7 +158,7 @@ export async function runIdle(args: BenchArgs): Promise<{ rows: Row[]; details: 
       },
       {
         benchmark: 'idle', figure: `API GET /v1/tasks p99 at ${rate}/s while they sleep`, value: ms(after.api.tasks.p99),
-        baseline: `${ms(before.api.tasks.p99)} before they existed`, goal: '≤ 2x baseline', verdict: verdict(after.api.tasks.p99 <= 2 * Math.max(before.api.tasks.p99, 5)),
+        baseline: `${ms(before.api.tasks.p99)} before they existed`, goal: '', verdict: 'info',
       },
       {
         benchmark: 'idle', figure: `API GET /health p99 at ${rate}/s while they sleep`, value: ms(after.api.health.p99),

@@ -122,7 +122,7 @@ export class Stack {
       const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.temporal),
         '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'warn',
         // SQLite's write-ahead log about doubles the dev server's throughput here (bench/ingest.ts).
-        '--sqlite-pragma', 'journal_mode=wal',
+        '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
         ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
       args.push(...(this.opts.headless ? ['--headless'] : ['--ui-port', String(ports.temporalUi)]));
       const temporal = this.spawnService('temporal', bins.cli, args);

@@ -27,9 +27,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ContactWindow } from '../domain/contact-window';
+import type { ContactWindow } from '../domain/local-time';
 import type { CallOutcome } from '../domain/outcome';
-import { CallStep, MessageStep, PlanStep, schedulePlan } from '../domain/plan';
+import type { CallStep, MessageStep, PlanStep } from '../domain/plan';
+import { schedulePlan } from '../domain/schedule';
 
 /**
  * One workflow per vehicle ownership (entity workflow), ID `vehicle-<storeId>-<vin>`. It runs the

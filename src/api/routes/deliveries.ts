@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../../domain/contact-window';
 import { normalizePhone } from '../../domain/phone';
-import { ContactPlanSchema, PlanStep } from '../../domain/plan';
+import { ContactPlanSchema, PlanStep, schedulePlan } from '../../domain/plan';
 import { normalizeVin, vinProblem } from '../../domain/vin';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../../temporal/connection';
 import type { LifecycleInput, LifecycleState } from '../../workflows/vehicle-lifecycle';
@@ -93,14 +93,14 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
     const window = input.customer.contactWindow ?? DEFAULT_CUSTOMER_WINDOW;
     const workflowId = workflowIdFor(store.id, input.vehicle.vin);
 
-    const { delivery, created } = await db.$transaction(async (tx) => {
+    const { delivery, created, plan: planRead } = await db.$transaction(async (tx) => {
       const vehicle = await tx.vehicle.upsert({
         where: { storeId_vin: { storeId: store.id, vin: input.vehicle.vin } },
         update: { model: input.vehicle.model, plate: input.vehicle.plate },
         create: { storeId: store.id, vin: input.vehicle.vin, model: input.vehicle.model, plate: input.vehicle.plate },
       });
       const same = await tx.delivery.findUnique({ where: { storeId_vehicleId_deliveredAt: { storeId: store.id, vehicleId: vehicle.id, deliveredAt } } });
-      if (same) return { delivery: same, created: false };
+      if (same) return { delivery: same, created: false, plan: null };
       const active = await tx.delivery.findFirst({ where: { vehicleId: vehicle.id, status: 'active' } });
       if (active) throw conflict(`vehicle ${input.vehicle.vin} already has an active ownership delivered ${active.deliveredAt.toISOString()}; end it before recording a new delivery`);
 
@@ -124,12 +124,13 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
           byAppointment: input.byAppointment, workflowId, planId: plan.id,
         },
       });
-      return { delivery, created: true };
+      return { delivery, created: true, plan };
     });
 
     // Started after the rows commit; a failure here is repaired by posting the same delivery again.
+    let started: LifecycleState | null = null;
     if (delivery.status === 'active') {
-      const plan = await db.contactPlan.findUniqueOrThrow({ where: { id: delivery.planId! } });
+      const plan = planRead ?? await db.contactPlan.findUniqueOrThrow({ where: { id: delivery.planId! } });
       const workflowInput: LifecycleInput = {
         deliveryId: delivery.id, storeId: store.id, timeZone: store.timeZone, deliveredAt: delivery.deliveredAt.toISOString(),
         customerWindow: window, plan: { id: plan.id, version: plan.version, steps: ContactPlanSchema.parse({ steps: plan.steps }).steps as PlanStep[] },
@@ -142,9 +143,12 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         typedSearchAttributes: [{ key: STORE_ID_ATTRIBUTE, value: store.id }, { key: DELIVERY_ID_ATTRIBUTE, value: delivery.id }],
       });
+      // A new workflow's state is its input's schedule: answer with it rather than query a workflow
+      // that has not run yet (a query costs the server and a worker a round trip each).
+      if (created) started = initialState(workflowInput);
     }
     req.log.info({ deliveryId: delivery.id, storeId: store.id, created }, created ? 'delivery recorded' : 'delivery already recorded');
-    return reply.status(created ? 201 : 200).send(await deliveryView(delivery.id));
+    return reply.status(created ? 201 : 200).send(await deliveryView(delivery.id, started));
   });
 
   app.get('/v1/deliveries/:id', {
@@ -169,12 +173,21 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
     }
   }
 
-  async function deliveryView(id: string): Promise<z.infer<typeof DeliverySchema>> {
+  /** The state a lifecycle workflow starts with (as vehicleLifecycle builds it from its input). */
+  function initialState(input: LifecycleInput): LifecycleState {
+    const steps = schedulePlan({ plan: { steps: input.plan.steps }, deliveredAt: new Date(input.deliveredAt), timeZone: input.timeZone, customerWindow: input.customerWindow });
+    return {
+      phase: 'post-delivery', planVersion: input.plan.version, customerWindow: input.customerWindow, problemFound: false, caseIds: [], consent: {}, repliesReceived: 0,
+      steps: steps.map((st) => ({ key: st.key, kind: st.kind, role: st.role, dueStart: st.dueStart.toISOString(), dueEnd: st.dueEnd.toISOString(), status: 'scheduled', attempts: 0, mandatory: false })),
+    };
+  }
+
+  async function deliveryView(id: string, known: LifecycleState | null = null): Promise<z.infer<typeof DeliverySchema>> {
     const d = await db.delivery.findUniqueOrThrow({
       where: { id },
       include: { vehicle: true, plan: true, messages: { orderBy: { createdAt: 'asc' } }, followUps: { orderBy: { dueStart: 'asc' } } },
     });
-    const state = d.status === 'active' ? await liveState(d.workflowId) : null;
+    const state = known ?? (d.status === 'active' ? await liveState(d.workflowId) : null);
     return {
       id: d.id, storeId: d.storeId, workflowId: d.workflowId, vin: d.vehicle.vin, deliveredAt: d.deliveredAt.toISOString(),
       status: d.status, planVersion: d.plan?.version ?? null,
