@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createApiKey, createStore } from '../src/api/routes/stores';
 import { createDb } from '../src/db/client';
 import { vinCheckDigit } from '../src/domain/vin';
-import { freePort, Stack, StackOptions } from '../src/stack';
+import { freeStackPorts, Stack, StackOptions } from '../src/stack';
 import type { LoadResult, LoadSpec } from './stats';
 
 export { percentile, rng, uuidFrom } from './stats';
@@ -98,10 +98,7 @@ export async function startBenchStack(name: string, args: BenchArgs, opts: { ski
   const stack = new Stack({
     dataDir,
     env,
-    ports: {
-      postgres: await freePort(), temporal: await freePort(), temporalUi: await freePort(),
-      smtp: await freePort(), smtpWeb: await freePort(), api: await freePort(),
-    },
+    ports: await freeStackPorts(),
     headless: true,
     output: { file: path.join(dataDir, 'stack.log') },
     skip: opts.skip,

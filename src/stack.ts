@@ -63,6 +63,14 @@ const portOpen = (port: number) => () =>
     socket.once('error', () => resolve(false));
   });
 
+/** A free port for each service, for stacks that run beside others (tests, benchmarks). */
+export async function freeStackPorts(): Promise<StackOptions['ports']> {
+  return {
+    postgres: await freePort(), temporal: await freePort(), temporalUi: await freePort(),
+    smtp: await freePort(), smtpWeb: await freePort(), api: await freePort(),
+  };
+}
+
 export class Stack {
   readonly services: Service[] = [];
   readonly env: Record<string, string | undefined>;

@@ -112,14 +112,13 @@ const MESSAGE_STEP_STATUS: Partial<Record<string, StepStatus>> = {
 
 const CLOSED: ReadonlySet<StepStatus> = new Set(['done_on_time', 'done_late', 'missed', 'failed', 'cancelled']);
 
-export async function vehicleLifecycle(input: LifecycleInput): Promise<LifecycleState> {
-  const deliveredAt = new Date(input.deliveredAt);
-  const plan = { steps: input.plan.steps };
-  const state: LifecycleState = input.carried ?? {
+/** The state a lifecycle starts in: its plan scheduled, nothing done. Pure; the API answers a new delivery with it. */
+export function initialLifecycleState(input: LifecycleInput): LifecycleState {
+  return {
     phase: 'post-delivery',
     planVersion: input.plan.version,
     customerWindow: input.customerWindow,
-    steps: schedulePlan({ plan, deliveredAt, timeZone: input.timeZone, customerWindow: input.customerWindow }).map((s) => ({
+    steps: schedulePlan({ plan: { steps: input.plan.steps }, deliveredAt: new Date(input.deliveredAt), timeZone: input.timeZone, customerWindow: input.customerWindow }).map((s) => ({
       key: s.key, kind: s.kind, role: s.role, dueStart: s.dueStart.toISOString(), dueEnd: s.dueEnd.toISOString(),
       status: 'scheduled', attempts: 0, mandatory: false,
     })),
@@ -128,6 +127,12 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     consent: {},
     repliesReceived: 0,
   };
+}
+
+export async function vehicleLifecycle(input: LifecycleInput): Promise<LifecycleState> {
+  const deliveredAt = new Date(input.deliveredAt);
+  const plan = { steps: input.plan.steps };
+  const state: LifecycleState = input.carried ?? initialLifecycleState(input);
   /** Bumped whenever due times move or a task closes, so sleeping steps wake up and look again. */
   let scheduleVersion = 0;
   const stepOf = (key: string) => state.steps.find((s) => s.key === key)!;

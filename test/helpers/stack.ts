@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApiKey, createStore } from '../../src/api/routes/stores';
 import { createDb } from '../../src/db/client';
-import { freePort, Stack, StackOptions } from '../../src/stack';
+import { freeStackPorts, Stack, StackOptions } from '../../src/stack';
 
 /**
  * The real product for end-to-end tests: embedded PostgreSQL, Temporal dev server, MailDev, worker
@@ -15,10 +15,7 @@ export async function startTestStack(opts: { dataDir?: string; env?: Record<stri
   const stack = new Stack({
     dataDir,
     env: { ...process.env, LOG_LEVEL: 'info', TEMPORAL_TASK_QUEUE: `e2e-${path.basename(dataDir)}`, ...opts.env },
-    ports: {
-      postgres: await freePort(), temporal: await freePort(), temporalUi: await freePort(),
-      smtp: await freePort(), smtpWeb: await freePort(), api: await freePort(),
-    },
+    ports: await freeStackPorts(),
     headless: true,
     output: { file: path.join(dataDir, 'stack.log') },
     skip: opts.skip,

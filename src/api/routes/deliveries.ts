@@ -3,10 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../../domain/contact-window';
 import { normalizePhone } from '../../domain/phone';
-import { ContactPlanSchema, PlanStep, schedulePlan } from '../../domain/plan';
+import { ContactPlanSchema, PlanStep } from '../../domain/plan';
 import { normalizeVin, vinProblem } from '../../domain/vin';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../../temporal/connection';
-import type { LifecycleInput, LifecycleState } from '../../workflows/vehicle-lifecycle';
+import { initialLifecycleState, LifecycleInput, LifecycleState } from '../../workflows/vehicle-lifecycle';
 import { actorOf, assertStoreAccess } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
 import type { ApiDeps } from '../server';
@@ -145,7 +145,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
       });
       // A new workflow's state is its input's schedule: answer with it rather than query a workflow
       // that has not run yet (a query costs the server and a worker a round trip each).
-      if (created) started = initialState(workflowInput);
+      if (created) started = initialLifecycleState(workflowInput);
     }
     req.log.info({ deliveryId: delivery.id, storeId: store.id, created }, created ? 'delivery recorded' : 'delivery already recorded');
     return reply.status(created ? 201 : 200).send(await deliveryView(delivery.id, started));
@@ -171,15 +171,6 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
     } catch {
       return null; // not started yet, or closed: the rows still tell the story
     }
-  }
-
-  /** The state a lifecycle workflow starts with (as vehicleLifecycle builds it from its input). */
-  function initialState(input: LifecycleInput): LifecycleState {
-    const steps = schedulePlan({ plan: { steps: input.plan.steps }, deliveredAt: new Date(input.deliveredAt), timeZone: input.timeZone, customerWindow: input.customerWindow });
-    return {
-      phase: 'post-delivery', planVersion: input.plan.version, customerWindow: input.customerWindow, problemFound: false, caseIds: [], consent: {}, repliesReceived: 0,
-      steps: steps.map((st) => ({ key: st.key, kind: st.kind, role: st.role, dueStart: st.dueStart.toISOString(), dueEnd: st.dueEnd.toISOString(), status: 'scheduled', attempts: 0, mandatory: false })),
-    };
   }
 
   async function deliveryView(id: string, known: LifecycleState | null = null): Promise<z.infer<typeof DeliverySchema>> {
