@@ -6,10 +6,10 @@ import { z } from 'zod';
  * control characters and lone UTF-16 surrogates are never meant and corrupt messages and exports.
  */
 
-// C0 controls, DEL and C1 controls; `\p{Cs}` with the u flag matches only a lone surrogate.
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]|\p{Cs}/u;
+// Cc is C0, DEL and C1 (U+0000-U+001F, U+007F-U+009F); with the u flag, Cs matches only a lone surrogate.
+const CONTROL = /[\p{Cc}\p{Cs}]/u;
 // The same, with tab, line feed and carriage return allowed: notes have lines.
-const CONTROL_IN_NOTE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|\p{Cs}/u;
+const CONTROL_IN_NOTE = /(?![\t\n\r])[\p{Cc}\p{Cs}]/u;
 // Embedding, override and isolate controls reorder what staff read next to a name (Trojan Source).
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
 // Anything a reader can see: not a format character (zero-width spaces and joiners, direction
