@@ -4,6 +4,7 @@ import { ErrorType } from '../domain/errors';
 import { CallOutcome, completionStatus, outcomeHasProblem } from '../domain/outcome';
 import { normalizePhone } from '../domain/phone';
 import { rescheduleCall } from '../domain/plan';
+import { callAssignee, crSpecialistFor } from '../services/assignment';
 import type { ActivityDeps } from './deps';
 
 export interface OpenFollowUpInput {
@@ -40,18 +41,6 @@ export interface RecordOutcomeResult {
 export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger'>) {
   const { db } = deps;
 
-  /** The person who owns a role at a store: the deal's consultant, else the least-loaded active holder. */
-  async function assigneeFor(storeId: string, consultantId: string, role: OpenFollowUpInput['role']): Promise<string | null> {
-    if (role === 'consultant') return consultantId;
-    const candidates = await db.staff.findMany({
-      where: { storeId, role, active: true },
-      select: { id: true, _count: { select: { followUps: { where: { status: 'open' } } } } },
-      orderBy: { createdAt: 'asc' },
-    });
-    candidates.sort((a, b) => a._count.followUps - b._count.followUps);
-    return candidates[0]?.id ?? null;
-  }
-
   async function window(followUpId: string) {
     const fu = await db.followUp.findUnique({
       where: { id: followUpId },
@@ -69,16 +58,18 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
       if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} not found`, ErrorType.RecordNotFound);
       const existing = await db.followUp.findUnique({ where: { deliveryId_stepKey: { deliveryId: input.deliveryId, stepKey: input.stepKey } } });
       if (existing) return { followUpId: existing.id, assigneeId: existing.assigneeId };
-      const assigneeId = await assigneeFor(delivery.storeId, delivery.consultantId, input.role);
-      const created = await db.followUp.upsert({
+      // Picked and written in one transaction: simultaneous tasks of a role spread over its holders.
+      const created = await db.$transaction(async (tx) => tx.followUp.upsert({
         where: { deliveryId_stepKey: { deliveryId: input.deliveryId, stepKey: input.stepKey } },
         update: {},
         create: {
           storeId: delivery.storeId, deliveryId: delivery.id, stepKey: input.stepKey, kind: 'call', role: input.role,
-          channel: 'phone', assigneeId, dueStart: new Date(input.dueStart), dueEnd: new Date(input.dueEnd),
+          channel: 'phone', assigneeId: await callAssignee(tx, delivery, input.role), dueStart: new Date(input.dueStart), dueEnd: new Date(input.dueEnd),
+          recordedLate: delivery.createdAt > new Date(input.dueEnd),
           checklist: input.checklist, survey: input.survey, mandatory: input.mandatory, maxAttempts: input.maxAttempts,
         },
-      });
+      }));
+      const { assigneeId } = created;
       if (!assigneeId) deps.logger.warn({ followUpId: created.id, storeId: delivery.storeId, role: input.role }, 'no active staff holds this role: task is unassigned');
       return { followUpId: created.id, assigneeId };
     },
@@ -154,12 +145,14 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
     /** A dissatisfied answer or complaint: a case for the store's CR specialist (the SLA ladder comes later). */
     async openEscalationCase(input: { deliveryId: string; followUpId: string; reason: 'dissatisfied' | 'complaint'; detail?: string }): Promise<{ caseId: string; assigneeId: string | null }> {
       const delivery = await db.delivery.findUniqueOrThrow({ where: { id: input.deliveryId } });
-      const assigneeId = await assigneeFor(delivery.storeId, delivery.consultantId, 'cr_specialist');
-      const c = await db.escalationCase.upsert({
+      const c = await db.$transaction(async (tx) => tx.escalationCase.upsert({
         where: { followUpId_reason: { followUpId: input.followUpId, reason: input.reason } },
         update: {},
-        create: { storeId: delivery.storeId, deliveryId: delivery.id, followUpId: input.followUpId, reason: input.reason, detail: input.detail, assigneeId },
-      });
+        create: {
+          storeId: delivery.storeId, deliveryId: delivery.id, followUpId: input.followUpId, reason: input.reason, detail: input.detail,
+          assigneeId: await crSpecialistFor(tx, delivery.storeId),
+        },
+      }));
       deps.logger.info({ caseId: c.id, storeId: delivery.storeId, assigneeId: c.assigneeId, reason: input.reason }, 'escalation case opened');
       // A repeat finds the case already there: its assignee, not whoever is least loaded now.
       return { caseId: c.id, assigneeId: c.assigneeId };

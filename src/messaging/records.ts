@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import { type Channel, ConsentSource, type Purpose, PURPOSES } from '../domain/consent';
 import type { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../logger';
+import { crSpecialistFor } from '../services/assignment';
 import { isFinal, type MessageStatus, statusesBefore } from './delivery-status';
 import { classifyTwilioError } from './twilio-errors';
 
@@ -36,17 +37,6 @@ export async function setConsents(db: DbClient, customerId: string, changes: rea
 export const allPurposes = (channel: Channel, granted: boolean): ConsentChange[] =>
   PURPOSES.map((purpose) => ({ channel, purpose, granted }));
 
-/** The store's active CR specialist with the fewest open cases; null when nobody holds the role. */
-export async function crSpecialistOf(db: DbClient, storeId: string): Promise<string | null> {
-  const candidates = await db.staff.findMany({
-    where: { storeId, role: 'cr_specialist', active: true },
-    select: { id: true, _count: { select: { cases: { where: { status: 'open' } } } } },
-    orderBy: { createdAt: 'asc' },
-  });
-  candidates.sort((a, b) => a._count.cases - b._count.cases);
-  return candidates[0]?.id ?? null;
-}
-
 /**
  * A task for CR staff to correct the customer's contact data (or consent) after a message failed
  * for good. One per message however often its failure is reported, and while one is open for the
@@ -59,7 +49,7 @@ export async function openDataFixCase(db: DbClient, messageId: string, detail: s
     where: { deliveryId: message.deliveryId, reason: DATA_FIX_REASON, status: 'open', message: { channel: message.channel } },
   });
   if (open) return { caseId: open.id, assigneeId: open.assigneeId };
-  const assigneeId = await crSpecialistOf(db, message.storeId);
+  const assigneeId = await crSpecialistFor(db, message.storeId);
   const c = await db.escalationCase.upsert({
     where: { messageId_reason: { messageId, reason: DATA_FIX_REASON } },
     update: {},

@@ -8,10 +8,11 @@ import { LocaleSchema } from '../../domain/templates';
 import { Prisma } from '../../generated/prisma/client';
 import { statusFromTwilio } from '../../messaging/delivery-status';
 import {
-  allPurposes, applyDeliveryReceipt, crSpecialistOf, CUSTOMER_REPLY_REASON, openDataFixCase, setConsents,
+  allPurposes, applyDeliveryReceipt, CUSTOMER_REPLY_REASON, openDataFixCase, setConsents,
 } from '../../messaging/records';
 import { TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH, verifyTwilioSignature } from '../../messaging/twilio-webhook';
 import { consentChanged, customerReplied, type LifecycleSignal, signalCustomerWorkflows } from '../../messaging/workflow-signals';
+import { crSpecialistFor } from '../../services/assignment';
 import { actorOf } from '../auth';
 import { ErrorBodySchema, forbidden, notFound } from '../errors';
 import type { ApiDeps } from '../server';
@@ -189,7 +190,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
           const survey = await tx.followUp.update({ where: { id: surveyId }, data: { csat: score } });
           // 1-2 on the 5-point scale is a dissatisfied answer (DOMAIN.md section 5): a case, as a call would open.
           if (score <= 2) {
-            const assigneeId = await crSpecialistOf(tx, customer.storeId);
+            const assigneeId = await crSpecialistFor(tx, customer.storeId);
             const c = await tx.escalationCase.upsert({
               where: { followUpId_reason: { followUpId: survey.id, reason: 'dissatisfied' } },
               update: {},
@@ -200,7 +201,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
         } else if (kind === 'free-text') {
           const delivery = await tx.delivery.findFirst({ where: { customerId: customer.id }, orderBy: [{ status: 'asc' }, { deliveredAt: 'desc' }] });
           if (delivery) {
-            const assigneeId = await crSpecialistOf(tx, customer.storeId);
+            const assigneeId = await crSpecialistFor(tx, customer.storeId);
             const c = await tx.escalationCase.create({
               data: { storeId: customer.storeId, deliveryId: delivery.id, inboundMessageId: inbound.id, reason: CUSTOMER_REPLY_REASON, detail: 'the customer wrote back by SMS', assigneeId },
             });

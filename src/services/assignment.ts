@@ -1,0 +1,50 @@
+/**
+ * Who gets a task: one rule for call tasks, escalation and data-fix cases, and reassignments.
+ *
+ * The fair rule picks, among the store's active holders of a role, the one with the fewest open
+ * tasks (follow-ups and cases alike), ties to the longest-serving. Counting and writing must not
+ * interleave, or simultaneous tasks all see the same least-loaded person: every pick takes a
+ * transaction-scoped advisory lock on (store, role), and the caller writes the task in that same
+ * transaction, so the next pick waits for the commit and counts this task.
+ */
+import type { Prisma } from '../generated/prisma/client';
+
+/** Call inside `db.$transaction(async (tx) => ...)`: the lock lasts until that transaction ends. */
+type Tx = Prisma.TransactionClient;
+
+export type CallRole = 'consultant' | 'supervisor' | 'cr_specialist' | 'manager';
+
+/** The active holder of `role` at the store with the fewest open tasks; null when nobody holds it. */
+export async function fairAssignee(tx: Tx, storeId: string, role: string): Promise<string | null> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`assignment:${storeId}:${role}`}, 0))`;
+  const [pick] = await tx.$queryRaw<{ id: string }[]>`
+    SELECT s.id::text AS id
+    FROM "Staff" s
+    WHERE s."storeId" = ${storeId} AND s.role = ${role} AND s.active
+    ORDER BY (SELECT count(*) FROM "FollowUp" f WHERE f."assigneeId" = s.id AND f.status = 'open')
+           + (SELECT count(*) FROM "EscalationCase" c WHERE c."assigneeId" = s.id AND c.status = 'open'),
+             s."createdAt", s.id
+    LIMIT 1`;
+  return pick?.id ?? null;
+}
+
+/**
+ * A call task's assignee: the consultant who made the deal; for the supervisor's call, that
+ * consultant's team supervisor while they are an active supervisor of the store; else the fair rule.
+ */
+export async function callAssignee(tx: Tx, delivery: { storeId: string; consultantId: string }, role: CallRole): Promise<string | null> {
+  if (role === 'consultant') return delivery.consultantId;
+  if (role === 'supervisor') {
+    const { supervisor } = await tx.staff.findUniqueOrThrow({
+      where: { id: delivery.consultantId },
+      select: { supervisor: { select: { id: true, storeId: true, role: true, active: true } } },
+    });
+    if (supervisor?.active && supervisor.role === 'supervisor' && supervisor.storeId === delivery.storeId) return supervisor.id;
+  }
+  return fairAssignee(tx, delivery.storeId, role);
+}
+
+/** The CR specialist for a new case at the store. */
+export function crSpecialistFor(tx: Tx, storeId: string): Promise<string | null> {
+  return fairAssignee(tx, storeId, 'cr_specialist');
+}
