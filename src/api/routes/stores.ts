@@ -28,9 +28,16 @@ const StaffInputSchema = z.strictObject({
   }),
   email: z.email().optional(),
   active: z.boolean().default(true),
+  supervisorExternalId: z.string().min(1).max(64).nullable().optional()
+    .describe('a consultant\'s team: the externalId of the active supervisor of this store who makes the day 4-6 call; null leaves the team'),
 });
 
-const StaffViewSchema = z.object({ id: z.string(), storeId: z.string(), externalId: z.string(), name: z.string(), role: z.string(), active: z.boolean() });
+const StaffViewSchema = z.object({
+  id: z.string(), storeId: z.string(), externalId: z.string(), name: z.string(), role: z.string(), active: z.boolean(), supervisorId: z.string().nullable(),
+});
+const staffView = (s: { id: string; storeId: string; externalId: string; name: string; role: string; active: boolean; supervisorId: string | null }) => ({
+  id: s.id, storeId: s.storeId, externalId: s.externalId, name: s.name, role: s.role, active: s.active, supervisorId: s.supervisorId,
+});
 
 /** A store and its first plan version (the default plan) in one transaction. */
 export async function createStore(db: Db, input: z.infer<typeof StoreInputSchema>, createdBy: string) {
@@ -49,6 +56,16 @@ export async function createApiKey(db: Db, input: { name: string; role: 'admin' 
 }
 
 export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => {
+  /** The ID of the supervisor a consultant's team belongs to, or a 400 naming supervisorExternalId. */
+  async function teamSupervisor(storeId: string, role: string, supervisorExternalId: string): Promise<string> {
+    if (role !== 'consultant') throw badRequest('supervisorExternalId', 'only a consultant belongs to a supervisor\'s team');
+    const supervisor = await db.staff.findUnique({ where: { storeId_externalId: { storeId, externalId: supervisorExternalId } } });
+    if (!supervisor?.active || supervisor.role !== 'supervisor') {
+      throw badRequest('supervisorExternalId', `no active supervisor ${supervisorExternalId} at store ${storeId}`);
+    }
+    return supervisor.id;
+  }
+
   app.post('/v1/stores', {
     schema: {
       tags: ['stores'], summary: 'Create a store (admin); it starts with the default contact plan',
@@ -74,12 +91,14 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
     assertStoreAccess(actorOf(req), req.params.storeId);
     if (!(await db.store.findUnique({ where: { id: req.params.storeId } }))) throw notFound(`store ${req.params.storeId}`);
     const { storeId, externalId } = req.params;
+    const { supervisorExternalId, ...fields } = req.body;
+    const team = supervisorExternalId === undefined ? {} : { supervisorId: supervisorExternalId && (await teamSupervisor(storeId, fields.role, supervisorExternalId)) };
     const staff = await db.staff.upsert({
       where: { storeId_externalId: { storeId, externalId } },
-      update: req.body,
-      create: { storeId, externalId, ...req.body },
+      update: { ...fields, ...team },
+      create: { storeId, externalId, ...fields, ...team },
     });
-    return { id: staff.id, storeId, externalId, name: staff.name, role: staff.role, active: staff.active };
+    return staffView(staff);
   });
 
   app.get('/v1/stores/:storeId/staff', {
@@ -87,7 +106,7 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
   }, async (req) => {
     assertStoreAccess(actorOf(req), req.params.storeId);
     const staff = await db.staff.findMany({ where: { storeId: req.params.storeId }, orderBy: [{ role: 'asc' }, { name: 'asc' }] });
-    return staff.map((s) => ({ id: s.id, storeId: s.storeId, externalId: s.externalId, name: s.name, role: s.role, active: s.active }));
+    return staff.map(staffView);
   });
 
   app.post('/v1/api-keys', {
