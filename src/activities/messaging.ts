@@ -3,6 +3,7 @@ import { ContactWindowSchema } from '../domain/contact-window';
 import { ConsentSource, earliestSendingInstant, isConsentGiven, type Purpose } from '../domain/consent';
 import { ErrorType } from '../domain/errors';
 import { CAP_PERIOD_MS, DEFAULT_MESSAGE_CAP_PER_DAY, frequencyCapDecision } from '../domain/frequency-cap';
+import { phoneForDisplay } from '../domain/phone';
 import { LocaleSchema, pickTemplate, renderTemplate, TemplateVariableMissingError } from '../domain/templates';
 import type { Message } from '../generated/prisma/client';
 import { allPurposes, applyDeliveryReceipt, openDataFixCase, setConsents } from '../messaging/records';
@@ -127,8 +128,8 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
           customerName: customer.name,
           storeName: store.name,
           consultantName: consultant.name,
-          consultantPhone: consultant.phone ?? store.serviceHotline ?? '',
-          serviceHotline: store.serviceHotline ?? consultant.phone ?? '',
+          consultantPhone: phoneForDisplay(consultant.phone ?? store.serviceHotline ?? '', template.locale),
+          serviceHotline: phoneForDisplay(store.serviceHotline ?? consultant.phone ?? '', template.locale),
           vehicleModel: vehicle.model,
         });
       } catch (err) {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MobilePhoneSchema } from './phone';
+import { safeNote } from './text';
 
 /** What a caller records after a follow-up call (the task's structured outcome). */
 export const CallOutcomeSchema = z
@@ -8,13 +10,13 @@ export const CallOutcomeSchema = z
     csat: z.number().int().min(1).max(5).optional(),
     nps: z.number().int().min(0).max(10).optional(),
     promisesKept: z.boolean().optional(),
-    complaint: z.string().trim().min(1).max(2000).optional(),
+    complaint: safeNote(2000).optional(),
     /** I-2: whether the customer's contact data proved correct; corrections go in correctedContact. */
     contactDataCorrect: z.boolean().optional(),
     correctedContact: z
-      .strictObject({ phone: z.string().min(5).max(20).optional(), email: z.email().optional() })
+      .strictObject({ phone: MobilePhoneSchema.optional(), email: z.email().max(254).optional() })
       .optional(),
-    note: z.string().max(2000).optional(),
+    note: safeNote(2000).optional(),
   })
   .superRefine((o, ctx) => {
     if (o.reached) {

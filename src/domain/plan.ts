@@ -4,16 +4,26 @@
  * Pure: imported by workflows and by the API.
  */
 import { z } from 'zod';
+import { safeText } from './text';
 
 const KebabCaseSchema = z
   .string()
+  .max(64)
   .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected kebab-case, e.g. consultant-call-day-2');
-const NonBlankSchema = z.string().trim().min(1);
+const TitleSchema = safeText(100);
+const ChecklistSchema = z.array(safeText(200)).max(20);
+
+/**
+ * A plan covers the first year after delivery. Every number has a maximum: a step due in year 10000
+ * would fail every delivery of the store inside its workflow instead of being refused when saved.
+ */
+export const MAX_PLAN_DAYS = 366;
+const MAX_PLAN_MINUTES = MAX_PLAN_DAYS * 24 * 60;
 
 /** Messages go out a number of minutes after delivery (0 = at delivery). */
 const AfterDeliveryTimingSchema = z.strictObject({
   type: z.literal('after'),
-  minutes: z.number().int().min(0),
+  minutes: z.number().int().min(0).max(MAX_PLAN_MINUTES),
 });
 
 /**
@@ -23,8 +33,8 @@ const AfterDeliveryTimingSchema = z.strictObject({
 const LocalDaysTimingSchema = z
   .strictObject({
     type: z.literal('days'),
-    fromDay: z.number().int().min(1),
-    toDay: z.number().int().min(1),
+    fromDay: z.number().int().min(1).max(MAX_PLAN_DAYS),
+    toDay: z.number().int().min(1).max(MAX_PLAN_DAYS),
   })
   .refine((t) => t.toDay >= t.fromDay, {
     message: 'toDay must not be before fromDay',
@@ -34,32 +44,32 @@ const LocalDaysTimingSchema = z
 /** How often to call a customer who does not answer, and how long to wait between tries. */
 const CallAttemptsSchema = z.strictObject({
   max: z.number().int().min(1).max(10),
-  retryAfterMinutes: z.number().int().min(1),
+  retryAfterMinutes: z.number().int().min(1).max(7 * 24 * 60),
 });
 export type CallAttempts = z.infer<typeof CallAttemptsSchema>;
 export const DEFAULT_CALL_ATTEMPTS: CallAttempts = { max: 3, retryAfterMinutes: 120 };
 
 const MessageStepSchema = z.strictObject({
   key: KebabCaseSchema,
-  title: NonBlankSchema,
+  title: TitleSchema,
   kind: z.literal('message'),
   channel: z.enum(['sms', 'email']),
   role: z.literal('system'),
   timing: AfterDeliveryTimingSchema,
   /** What the message must say, for whoever writes the template. */
-  checklist: z.array(NonBlankSchema).default([]),
+  checklist: ChecklistSchema.default([]),
   template: KebabCaseSchema,
 });
 
 const CallStepSchema = z.strictObject({
   key: KebabCaseSchema,
-  title: NonBlankSchema,
+  title: TitleSchema,
   kind: z.literal('call'),
   channel: z.literal('phone'),
   role: z.enum(['consultant', 'supervisor', 'cr_specialist', 'manager']),
   timing: LocalDaysTimingSchema,
   /** H-2 (seed 000 p.74): the points the caller must mention. */
-  checklist: z.array(NonBlankSchema).min(1),
+  checklist: ChecklistSchema.min(1),
   /** This call is the structured satisfaction survey, the source of the satisfaction KPI. */
   survey: z.boolean().optional(),
   attempts: CallAttemptsSchema.default(DEFAULT_CALL_ATTEMPTS),
@@ -70,7 +80,7 @@ const CallStepSchema = z.strictObject({
 export const PlanStepSchema = z.discriminatedUnion('kind', [MessageStepSchema, CallStepSchema]);
 
 export const ContactPlanSchema = z
-  .strictObject({ steps: z.array(PlanStepSchema).min(1) })
+  .strictObject({ steps: z.array(PlanStepSchema).min(1).max(50) })
   .superRefine((plan, ctx) => {
     const seenKeys = new Set<string>();
     plan.steps.forEach((step, i) => {

@@ -25,8 +25,9 @@ function refuse(pattern: RegExp, what: string) {
   };
 }
 
+// An empty value is already reported by min(1).
 function requireVisible(value: string, ctx: z.RefinementCtx) {
-  if (!VISIBLE.test(value)) ctx.addIssue({ code: 'custom', message: 'must contain a visible character' });
+  if (value !== '' && !VISIBLE.test(value)) ctx.addIssue({ code: 'custom', message: 'must contain a visible character' });
 }
 
 /** One line of text (a model, a checklist item, a subject): trimmed, 1..max characters, something visible. */
