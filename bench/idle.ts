@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_CUSTOMER_WINDOW } from '../src/domain/contact-window';
 import { DEFAULT_PLAN } from '../src/domain/plan';
-import type { LifecycleInput } from '../src/workflows/vehicle-lifecycle';
+import type { LifecycleInput } from '../src/domain/lifecycle';
 import {
   BenchArgs,
   BenchStack,

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ContactWindowSchema } from '../domain/contact-window';
 import { ErrorType } from '../domain/errors';
-import { CallOutcome, completionStatus, outcomeHasProblem } from '../domain/outcome';
+import { CallOutcome, callOutcomeEffect, outcomeHasProblem } from '../domain/outcome';
 import { normalizePhone } from '../domain/phone';
 import { rescheduleCall } from '../domain/plan';
 import { callAssignee, crSpecialistFor } from '../services/assignment';
@@ -28,7 +28,9 @@ export interface RecordOutcomeInput {
    * Which call this outcome is for (1 = the first), as the workflow counts them: a retry of an
    * attempt that was already recorded answers as before instead of counting another attempt.
    */
-  attemptNumber?: number;
+  attemptNumber: number;
+  /** The staff member who recorded it, when the request named one. */
+  completedById?: string | null;
 }
 
 export interface RecordOutcomeResult {
@@ -36,6 +38,16 @@ export interface RecordOutcomeResult {
   attempts: number;
   nextAttemptAt: string | null;
   problem: boolean;
+}
+
+export type OpenEscalationCaseInput = { deliveryId: string; detail?: string } & (
+  | { followUpId: string; reason: 'dissatisfied' | 'complaint'; inboundMessageId?: string }
+  | { inboundMessageId: string; reason: 'customer-reply' }
+);
+
+/** The answers a task holds, as the outcome rules read them. */
+function storedOutcome(fu: { reached: boolean | null; satisfied: boolean | null; csat: number | null; complaint: string | null }): CallOutcome {
+  return { reached: fu.reached ?? false, satisfied: fu.satisfied ?? undefined, csat: fu.csat ?? undefined, complaint: fu.complaint ?? undefined };
 }
 
 export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger'>) {
@@ -78,39 +90,31 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
       const { fu, timeZone, customerWindow } = await window(input.followUpId);
       const completedAt = new Date(input.completedAt);
       // A retried activity whose first try already committed must answer the same thing again.
-      const alreadyRecorded = input.attemptNumber !== undefined
-        ? fu.attempts >= input.attemptNumber
-        : fu.status !== 'open' && fu.completedAt?.getTime() === completedAt.getTime();
-      if (alreadyRecorded) {
-        return { status: fu.status, attempts: fu.attempts, nextAttemptAt: fu.nextAttemptAt?.toISOString() ?? null, problem: fu.satisfied === false || fu.complaint !== null || (fu.csat ?? 5) <= 2 };
+      if (fu.attempts >= input.attemptNumber) {
+        return { status: fu.status, attempts: fu.attempts, nextAttemptAt: fu.nextAttemptAt?.toISOString() ?? null, problem: outcomeHasProblem(storedOutcome(fu)) };
       }
       if (fu.status !== 'open') throw ApplicationFailure.nonRetryable(`follow-up ${fu.id} is ${fu.status}`, ErrorType.TaskAlreadyClosed);
-      // Written only if nobody recorded or closed the task since it was read (closeFollowUp may
-      // race this); otherwise the activity's retry reads it again and answers from what it finds.
-      const unchanged = { id: fu.id, status: 'open', attempts: fu.attempts };
-      const changedMeanwhile = () => new Error(`follow-up ${fu.id} changed while its outcome was being recorded`);
       const o = input.outcome;
-      const attempts = fu.attempts + 1;
-      if (!o.reached) {
-        const exhausted = attempts >= fu.maxAttempts;
-        const nextAttemptAt = exhausted ? null : rescheduleCall({ requestedAt: new Date(completedAt.getTime() + input.retryAfterMinutes * 60_000), customerWindow, timeZone });
-        const { count } = await db.followUp.updateMany({
-          where: unchanged,
-          data: { attempts, reached: false, status: exhausted ? 'failed' : 'open', nextAttemptAt, completedAt: exhausted ? completedAt : null, note: o.note },
-        });
-        if (count === 0) throw changedMeanwhile();
-        return { status: exhausted ? 'failed' : 'open', attempts, nextAttemptAt: nextAttemptAt?.toISOString() ?? null, problem: false };
-      }
-      const status = completionStatus(completedAt, fu.dueEnd);
+      const effect = callOutcomeEffect({
+        task: fu, outcome: o, completedAt, retryAfterMinutes: input.retryAfterMinutes,
+        nextAllowed: (at) => rescheduleCall({ requestedAt: at, customerWindow, timeZone }),
+      });
+      const closed = effect.status !== 'open';
       await db.$transaction(async (tx) => {
+        // Written only if nobody recorded or closed the task since it was read (closeFollowUp may
+        // race this); otherwise the activity's retry reads it again and answers from what it finds.
         const { count } = await tx.followUp.updateMany({
-          where: unchanged,
+          where: { id: fu.id, status: 'open', attempts: fu.attempts },
           data: {
-            attempts, status, completedAt, nextAttemptAt: null, reached: true, satisfied: o.satisfied, csat: o.csat, nps: o.nps,
-            promisesKept: o.promisesKept, complaint: o.complaint, contactDataCorrect: o.contactDataCorrect, note: o.note,
+            attempts: effect.attempts, status: effect.status, nextAttemptAt: effect.nextAttemptAt, reached: o.reached, note: o.note,
+            completedAt: closed ? completedAt : null, completedById: input.completedById ?? fu.completedById,
+            ...(o.reached && {
+              satisfied: o.satisfied, csat: o.csat, nps: o.nps, promisesKept: o.promisesKept, complaint: o.complaint,
+              contactDataCorrect: o.contactDataCorrect, answerChannel: 'phone',
+            }),
           },
         });
-        if (count === 0) throw changedMeanwhile();
+        if (count === 0) throw new Error(`follow-up ${fu.id} changed while its outcome was being recorded`);
         const phone = o.correctedContact?.phone ? normalizePhone(o.correctedContact.phone) : null;
         if (phone || o.correctedContact?.email) {
           await tx.customer.update({
@@ -119,7 +123,19 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
           });
         }
       });
-      return { status, attempts, nextAttemptAt: null, problem: outcomeHasProblem(o) };
+      return { status: effect.status, attempts: effect.attempts, nextAttemptAt: effect.nextAttemptAt?.toISOString() ?? null, problem: effect.problem };
+    },
+
+    /**
+     * A survey score the customer sent in writing (SMS or email), recorded on the survey's task
+     * beside whatever the call records. Idempotent: the same score again changes nothing.
+     */
+    async recordSurveyScore(input: { followUpId: string; csat: number; channel: 'sms' | 'email' }): Promise<{ problem: boolean }> {
+      const fu = await db.followUp.findUnique({ where: { id: input.followUpId } });
+      if (!fu) throw ApplicationFailure.nonRetryable(`follow-up ${input.followUpId} not found`, ErrorType.RecordNotFound);
+      if (!fu.survey) throw ApplicationFailure.nonRetryable(`follow-up ${fu.id} is not a survey`, ErrorType.RecordNotFound);
+      await db.followUp.updateMany({ where: { id: fu.id, csat: null }, data: { csat: input.csat, answerChannel: fu.answerChannel ?? input.channel } });
+      return { problem: outcomeHasProblem({ reached: true, csat: input.csat }) };
     },
 
     /** Closes a follow-up nobody completed; a no-op when it was closed meanwhile. */
@@ -129,27 +145,44 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
       return input.status;
     },
 
-    /** The customer asked to be called at another time: the task moves, inside the customer's window. */
-    async rescheduleFollowUp(input: { followUpId: string; requestedAt: string }): Promise<{ dueStart: string; dueEnd: string }> {
+    /**
+     * The customer asked to be called at another time: the task shows (and reminds of) that time,
+     * or when their window next opens. The required window stays where the plan put it.
+     */
+    async rescheduleFollowUp(input: { followUpId: string; requestedAt: string }): Promise<{ requestedAt: string; nextAttemptAt: string }> {
       const { fu, timeZone, customerWindow } = await window(input.followUpId);
-      const dueStart = rescheduleCall({ requestedAt: new Date(input.requestedAt), customerWindow, timeZone });
-      const dueEnd = new Date(Math.max(fu.dueEnd.getTime(), dueStart.getTime() + 60 * 60_000));
-      await db.followUp.update({ where: { id: fu.id }, data: { dueStart, dueEnd, nextAttemptAt: dueStart } });
-      return { dueStart: dueStart.toISOString(), dueEnd: dueEnd.toISOString() };
+      const requestedAt = new Date(input.requestedAt);
+      const nextAttemptAt = rescheduleCall({ requestedAt, customerWindow, timeZone });
+      await db.followUp.update({ where: { id: fu.id }, data: { requestedAt, nextAttemptAt } });
+      return { requestedAt: requestedAt.toISOString(), nextAttemptAt: nextAttemptAt.toISOString() };
+    },
+
+    /** The ownership ended (sold, transferred, scrapped, the customer's wish): the delivery says so. */
+    async endDelivery(input: { deliveryId: string; reason: string; endedAt: string }): Promise<void> {
+      await db.delivery.updateMany({
+        where: { id: input.deliveryId, status: { not: 'ended' } },
+        data: { status: 'ended', endedAt: new Date(input.endedAt), endedReason: input.reason },
+      });
     },
 
     async markMandatory(input: { followUpId: string }): Promise<void> {
       await db.followUp.update({ where: { id: input.followUpId }, data: { mandatory: true } });
     },
 
-    /** A dissatisfied answer or complaint: a case for the store's CR specialist (the SLA ladder comes later). */
-    async openEscalationCase(input: { deliveryId: string; followUpId: string; reason: 'dissatisfied' | 'complaint'; detail?: string }): Promise<{ caseId: string; assigneeId: string | null }> {
+    /**
+     * A case for CR staff: a dissatisfied answer or complaint on a task (one case per task and
+     * reason), or a customer's written reply (one per message). Idempotent.
+     */
+    async openEscalationCase(input: OpenEscalationCaseInput): Promise<{ caseId: string; assigneeId: string | null }> {
       const delivery = await db.delivery.findUniqueOrThrow({ where: { id: input.deliveryId } });
       const c = await db.$transaction(async (tx) => tx.escalationCase.upsert({
-        where: { followUpId_reason: { followUpId: input.followUpId, reason: input.reason } },
+        where: 'followUpId' in input
+          ? { followUpId_reason: { followUpId: input.followUpId, reason: input.reason } }
+          : { inboundMessageId_reason: { inboundMessageId: input.inboundMessageId, reason: input.reason } },
         update: {},
         create: {
-          storeId: delivery.storeId, deliveryId: delivery.id, followUpId: input.followUpId, reason: input.reason, detail: input.detail,
+          storeId: delivery.storeId, deliveryId: delivery.id, reason: input.reason, detail: input.detail,
+          followUpId: 'followUpId' in input ? input.followUpId : null, inboundMessageId: input.inboundMessageId ?? null,
           assigneeId: await crSpecialistFor(tx, delivery.storeId),
         },
       }));

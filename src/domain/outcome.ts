@@ -47,3 +47,46 @@ export type FollowUpStatus = 'open' | 'done_on_time' | 'done_late' | 'missed' | 
 export function completionStatus(completedAt: Date, dueEnd: Date): 'done_on_time' | 'done_late' {
   return completedAt.getTime() <= dueEnd.getTime() ? 'done_on_time' : 'done_late';
 }
+
+/** What a call task holds that the outcome rules read. */
+export interface CallTaskCounters {
+  attempts: number;
+  maxAttempts: number;
+  /** The end of the required window (never moved by a call-back request). */
+  dueEnd: Date;
+}
+
+/** What recording one call outcome does to its task: the one rule, used by the activity and by the tests' fakes. */
+export interface CallOutcomeEffect {
+  status: 'open' | 'failed' | 'done_on_time' | 'done_late';
+  attempts: number;
+  /** After an unreached attempt with tries left: when to call again (inside the customer's window). */
+  nextAttemptAt: Date | null;
+  problem: boolean;
+}
+
+/**
+ * A reached customer closes the task, on time when inside the required window; an unreached one
+ * is tried again `retryAfterMinutes` later at the next instant `nextAllowed` allows (the
+ * customer's window), until the plan's attempts run out and the task fails.
+ */
+export function callOutcomeEffect(input: {
+  task: CallTaskCounters;
+  outcome: CallOutcome;
+  completedAt: Date;
+  retryAfterMinutes: number;
+  nextAllowed: (at: Date) => Date;
+}): CallOutcomeEffect {
+  const { task, outcome, completedAt } = input;
+  const attempts = task.attempts + 1;
+  if (!outcome.reached) {
+    const exhausted = attempts >= task.maxAttempts;
+    return {
+      status: exhausted ? 'failed' : 'open',
+      attempts,
+      nextAttemptAt: exhausted ? null : input.nextAllowed(new Date(completedAt.getTime() + input.retryAfterMinutes * 60_000)),
+      problem: false,
+    };
+  }
+  return { status: completionStatus(completedAt, task.dueEnd), attempts, nextAttemptAt: null, problem: outcomeHasProblem(outcome) };
+}

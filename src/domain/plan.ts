@@ -59,6 +59,11 @@ const MessageStepSchema = z.strictObject({
   /** What the message must say, for whoever writes the template. */
   checklist: ChecklistSchema.default([]),
   template: KebabCaseSchema,
+  /**
+   * Minutes after delivery after which the message is pointless and is not sent (a 2-hour care SMS
+   * is never sent a week late): the step is recorded as expired instead. No limit when left out.
+   */
+  notAfterMinutes: z.number().int().min(1).max(366 * 24 * 60).optional(),
 });
 
 const CallStepSchema = z.strictObject({
@@ -123,6 +128,7 @@ export const DEFAULT_PLAN: ContactPlan = {
       channel: 'sms',
       role: 'system',
       timing: { type: 'after', minutes: 0 },
+      notAfterMinutes: 3 * 24 * 60,
       checklist: ['感谢客户购车', '确认方便接听回访的时间（H-1）', '提醒预约首次保养'],
       template: 'delivery-thank-you',
     },
@@ -133,6 +139,7 @@ export const DEFAULT_PLAN: ContactPlan = {
       channel: 'sms',
       role: 'system',
       timing: { type: 'after', minutes: 30 },
+      notAfterMinutes: 24 * 60,
       checklist: ['附销售顾问名片及联系方式', '告知售后服务联系方式'],
       template: 'delivery-farewell',
     },
@@ -143,6 +150,7 @@ export const DEFAULT_PLAN: ContactPlan = {
       channel: 'sms',
       role: 'system',
       timing: { type: 'after', minutes: 120 },
+      notAfterMinutes: 12 * 60,
       checklist: ['以销售顾问名义发送', '询问是否平安到家', '询问用车有无疑问'],
       template: 'delivery-care-2h',
     },

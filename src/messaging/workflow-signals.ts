@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../db/client';
 import type { Logger } from '../logger';
-import type { consentChangedSignal, customerRepliedSignal } from '../workflows/vehicle-lifecycle';
+import type { consentChangedSignal, customerRepliedSignal } from '../workflows/contract';
 
 type ArgOf<S> = S extends SignalDefinition<[infer A]> ? A : never;
 export type CustomerReplied = ArgOf<typeof customerRepliedSignal>;

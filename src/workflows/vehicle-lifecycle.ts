@@ -6,19 +6,19 @@
  * change is running. test/workflows/replay.test.ts replays the saved histories in test/histories
  * on this code and fails on non-determinism: keep the old files, and record the new path's
  * (RECORD_HISTORIES=1, see test/workflows/histories.ts). A new contact plan needs none of this:
- * the plan is workflow input, so a running workflow keeps the version it started with.
+ * the plan is workflow input, so a running workflow keeps the version it started with (a message
+ * step's `notAfterMinutes` is such plan data).
  *
  * Patches in v2: 'mark-mandatory-opened-meanwhile', 'wait-for-deferred-send'.
  * Patches in v3: 'escalate-any-dissatisfied-call', 'stop-missed-timer-on-completion'.
+ * Patches in v4: 'one-answer-at-a-time', 'required-window-never-moves', 'missed-stays-missed-on-end',
+ * 'record-ownership-end'.
  */
 import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   isCancellation,
   log,
   patched,
@@ -27,129 +27,94 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ContactWindow } from '../domain/local-time';
-import type { CallOutcome } from '../domain/outcome';
-import type { CallStep, MessageStep, PlanStep } from '../domain/plan';
-import { schedulePlan } from '../domain/schedule';
-
-/**
- * One workflow per vehicle ownership (entity workflow), ID `vehicle-<storeId>-<vin>`. It runs the
- * store's post-delivery plan as it was when the car was delivered, then stays for the years of
- * ownership, continuing as new before its history grows large.
- */
-export interface LifecycleInput {
-  deliveryId: string;
-  storeId: string;
-  timeZone: string;
-  deliveredAt: string;
-  customerWindow: ContactWindow;
-  plan: { id: string; version: number; steps: PlanStep[] };
-  /** Set only by continue-as-new. */
-  carried?: LifecycleState;
-}
-
-export type StepStatus =
-  | 'scheduled' | 'open' | 'sent' | 'skipped' | 'suppressed' | 'undeliverable'
-  | 'done_on_time' | 'done_late' | 'missed' | 'failed' | 'cancelled';
-
-export interface StepState {
-  key: string;
-  kind: 'message' | 'call';
-  role: PlanStep['role'];
-  dueStart: string;
-  dueEnd: string;
-  status: StepStatus;
-  followUpId?: string;
-  messageId?: string;
-  attempts: number;
-  nextAttemptAt?: string;
-  mandatory: boolean;
-}
-
-export interface LifecycleState {
-  phase: 'post-delivery' | 'ownership' | 'ended';
-  planVersion: number;
-  customerWindow: ContactWindow;
-  steps: StepState[];
-  problemFound: boolean;
-  caseIds: string[];
-  /** Consent as last signalled, keyed "channel:purpose" (the send activity checks the database too). */
-  consent: Record<string, boolean>;
-  repliesReceived: number;
-  endedReason?: string;
-}
-
-export interface CompleteTaskInput {
-  stepKey: string;
-  outcome: CallOutcome;
-}
-
-export const stateQuery = defineQuery<LifecycleState>('state');
-export const completeTaskUpdate = defineUpdate<{ status: string; attempts: number; nextAttemptAt: string | null; caseId?: string }, [CompleteTaskInput]>('completeTask');
-export const rescheduleTaskUpdate = defineUpdate<{ dueStart: string; dueEnd: string }, [{ stepKey: string; requestedAt: string }]>('rescheduleTask');
-export const contactWindowChangedSignal = defineSignal<[ContactWindow]>('contactWindowChanged');
-export const ownershipEndedSignal = defineSignal<[{ reason: string }]>('ownershipEnded');
-/** An inbound SMS from the customer, already classified and recorded by the webhook. */
-export const customerRepliedSignal = defineSignal<[{ kind: 'opt-out' | 'opt-in' | 'help' | 'csat' | 'free-text'; messageId: string }]>('customerReplied');
-/** Consent changed for a channel and purpose (opt-out, opt-in); sends check consent again anyway. */
-export const consentChangedSignal = defineSignal<[{ channel: 'sms' | 'email'; purpose: 'service' | 'marketing'; granted: boolean }]>('consentChanged');
-
-/** How long an unfinished call stays open after its window closes before it counts as missed. */
-export const MISSED_AFTER_MS = 2 * 24 * 60 * 60 * 1000;
+import {
+  applyContactWindow,
+  CLOSED_STEP_STATUSES,
+  initialLifecycleState,
+  LifecycleInput,
+  LifecycleState,
+  messageNotAfter,
+  messageStillTimely,
+  missedAt,
+  requestedTimeProblem,
+  StepState,
+  StepStatus,
+  unfinishedCallStatus,
+} from '../domain/lifecycle';
+import type { CallStep, MessageStep } from '../domain/plan';
+import {
+  AnswerResult,
+  CallAnswer,
+  consentChangedSignal,
+  contactWindowChangedSignal,
+  CustomerAnswer,
+  customerRepliedSignal,
+  legacyCompleteTaskUpdate,
+  ownershipEndedSignal,
+  recordAnswerUpdate,
+  RescheduleRequest,
+  rescheduleTaskUpdate,
+  stateQuery,
+} from './contract';
 
 const RETRY = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' } as const;
 
-const { openFollowUp, recordOutcome, closeFollowUp, rescheduleFollowUp, markMandatory, openEscalationCase } =
-  proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: RETRY });
+/** The plan's own steps retry through outages for as long as it takes: nothing may be skipped. */
+const { openFollowUp, closeFollowUp, markMandatory, endDelivery } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: RETRY });
 
 /** Sends time out sooner (the Twilio client gives up after 15 s), so a crashed worker's send is retried soon. */
 const { sendMessage } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY });
 
+/**
+ * Activities behind an update have a caller waiting: a few quick tries, then the update fails
+ * (the API answers 503) instead of holding the caller, and the step, until the database is back.
+ */
+const answering = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 4 },
+});
+
 /** A message step's status from the send's answer ("sent", "delivered" and "queued" all count as sent). */
 const MESSAGE_STEP_STATUS: Partial<Record<string, StepStatus>> = {
-  suppressed: 'suppressed', skipped: 'skipped', failed: 'undeliverable', undelivered: 'undeliverable',
+  suppressed: 'suppressed', skipped: 'skipped', failed: 'undeliverable', undelivered: 'undeliverable', expired: 'expired',
 };
 
-const CLOSED: ReadonlySet<StepStatus> = new Set(['done_on_time', 'done_late', 'missed', 'failed', 'cancelled']);
+const taskClosed = (s: StepState) => ApplicationFailure.nonRetryable(`task ${s.key} is ${s.status}`, 'TaskAlreadyClosed');
+const noSuchStep = (what: string) => ApplicationFailure.nonRetryable(what, 'RecordNotFound');
 
-/** The state a lifecycle starts in: its plan scheduled, nothing done. Pure; the API answers a new delivery with it. */
-export function initialLifecycleState(input: LifecycleInput): LifecycleState {
-  return {
-    phase: 'post-delivery',
-    planVersion: input.plan.version,
-    customerWindow: input.customerWindow,
-    steps: schedulePlan({ plan: { steps: input.plan.steps }, deliveredAt: new Date(input.deliveredAt), timeZone: input.timeZone, customerWindow: input.customerWindow }).map((s) => ({
-      key: s.key, kind: s.kind, role: s.role, dueStart: s.dueStart.toISOString(), dueEnd: s.dueEnd.toISOString(),
-      status: 'scheduled', attempts: 0, mandatory: false,
-    })),
-    problemFound: false,
-    caseIds: [],
-    consent: {},
-    repliesReceived: 0,
-  };
-}
-
+/**
+ * One workflow per vehicle ownership (entity workflow), ID `vehicle-<storeId>-<vin>`. It runs the
+ * store's post-delivery plan as it was when the car was delivered, then stays for the years of
+ * ownership, continuing as new before its history grows large. It is the one writer of its
+ * follow-ups: every customer answer, call-back request and end of ownership comes through it.
+ */
 export async function vehicleLifecycle(input: LifecycleInput): Promise<LifecycleState> {
-  const deliveredAt = new Date(input.deliveredAt);
-  const plan = { steps: input.plan.steps };
   const state: LifecycleState = input.carried ?? initialLifecycleState(input);
   /** Bumped whenever due times move or a task closes, so sleeping steps wake up and look again. */
   let scheduleVersion = 0;
-  const stepOf = (key: string) => state.steps.find((s) => s.key === key)!;
+  let endedAt: string | undefined;
+  const findStep = (key: string) => state.steps.find((s) => s.key === key);
+  const stepOf = (key: string) => findStep(key)!;
   const planStepOf = (key: string) => input.plan.steps.find((s) => s.key === key)!;
   const ended = () => state.phase === 'ended';
+
+  /** Steps with an answer or a call-back being recorded: a second one for the same step waits its turn. */
+  const busySteps = new Set<string>();
+  async function oneAtATime<T>(stepKey: string, fn: () => Promise<T>): Promise<T> {
+    if (!patched('one-answer-at-a-time')) return fn();
+    await condition(() => !busySteps.has(stepKey));
+    busySteps.add(stepKey);
+    try {
+      return await fn();
+    } finally {
+      busySteps.delete(stepKey);
+    }
+  }
 
   setHandler(stateQuery, () => state);
 
   setHandler(contactWindowChangedSignal, (w) => {
-    state.customerWindow = w;
-    const fresh = schedulePlan({ plan, deliveredAt, timeZone: input.timeZone, customerWindow: w });
-    for (const s of state.steps) {
-      if (s.status !== 'scheduled') continue;
-      const next = fresh.find((f) => f.key === s.key)!;
-      s.dueStart = next.dueStart.toISOString();
-      s.dueEnd = next.dueEnd.toISOString();
-    }
+    applyContactWindow(state, input, w);
     scheduleVersion++;
   });
 
@@ -161,71 +126,111 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     state.repliesReceived++;
   });
 
-  setHandler(ownershipEndedSignal, ({ reason }) => {
+  setHandler(ownershipEndedSignal, ({ reason, endedAt: at }) => {
+    if (ended()) return;
     state.phase = 'ended';
     state.endedReason = reason;
+    endedAt = at ?? new Date().toISOString();
   });
 
+  setHandler(recordAnswerUpdate, answer, { validator: validateAnswer });
+
+  // The first versions' name for a call outcome; kept for the histories that carry it.
   setHandler(
-    completeTaskUpdate,
-    async ({ stepKey, outcome }) => {
-      const s = stepOf(stepKey);
-      const step = planStepOf(stepKey) as CallStep;
-      const result = await recordOutcome({
-        followUpId: s.followUpId!, outcome, completedAt: new Date().toISOString(), retryAfterMinutes: step.attempts.retryAfterMinutes,
-        attemptNumber: s.attempts + 1,
+    legacyCompleteTaskUpdate,
+    ({ stepKey, outcome }) => answer({ kind: 'call', stepKey, outcome, answeredAt: new Date().toISOString(), staffId: null }),
+    { validator: ({ stepKey, outcome }) => validateAnswer({ kind: 'call', stepKey, outcome, answeredAt: '', staffId: null }) },
+  );
+
+  setHandler(rescheduleTaskUpdate, reschedule, {
+    validator: ({ stepKey, requestedAt }) => {
+      const s = findStep(stepKey);
+      if (!s || s.kind !== 'call') throw noSuchStep(`no call step ${stepKey}`);
+      if (s.status !== 'open') throw taskClosed(s);
+      const problem = requestedTimeProblem(s, new Date(requestedAt), new Date());
+      if (problem) throw ApplicationFailure.nonRetryable(`requestedAt ${problem}`, 'InvalidRequest');
+    },
+  });
+
+  /** Refuses, before it is accepted into the history, an answer the workflow cannot record. */
+  function validateAnswer(a: CustomerAnswer): void {
+    if (a.kind === 'reply') return;
+    const s = findStep(a.stepKey);
+    if (!s || s.kind !== 'call') throw noSuchStep(`no call step ${a.stepKey}`);
+    if (a.kind === 'call' && s.status !== 'open') throw taskClosed(s);
+    const planned = planStepOf(a.stepKey);
+    if (a.kind === 'score' && (planned.kind !== 'call' || !planned.survey || !s.followUpId)) throw noSuchStep(`no survey under way at step ${a.stepKey}`);
+  }
+
+  async function answer(a: CustomerAnswer): Promise<AnswerResult> {
+    if (a.kind === 'reply') {
+      const { caseId } = await answering.openEscalationCase({
+        deliveryId: input.deliveryId, inboundMessageId: a.inboundMessageId, reason: 'customer-reply', detail: `the customer wrote back by ${a.channel}`,
       });
-      s.status = result.status as StepStatus;
-      s.attempts = result.attempts;
-      s.nextAttemptAt = result.nextAttemptAt ?? undefined;
-      // A closed task needs no missed-call timer: wake its step so the plan can finish early.
-      if (CLOSED.has(s.status) && patched('stop-missed-timer-on-completion')) scheduleVersion++;
-      let caseId: string | undefined;
-      // DOMAIN.md section 5: any dissatisfied answer or complaint is escalated, not only the survey's.
-      if (result.problem && (step.survey || patched('escalate-any-dissatisfied-call'))) caseId = await escalate(s, outcome);
-      return { ...result, caseId };
-    },
-    {
-      // The outcome's shape is checked by the API (CallOutcomeSchema) before the update is sent.
-      validator: ({ stepKey }) => {
-        const s = state.steps.find((x) => x.key === stepKey);
-        if (!s || s.kind !== 'call') throw ApplicationFailure.nonRetryable(`no call step ${stepKey}`, 'RecordNotFound');
-        if (s.status !== 'open') throw ApplicationFailure.nonRetryable(`task ${stepKey} is ${s.status}`, 'TaskAlreadyClosed');
-      },
-    },
-  );
-
-  setHandler(
-    rescheduleTaskUpdate,
-    async ({ stepKey, requestedAt }) => {
-      const s = stepOf(stepKey);
-      const moved = await rescheduleFollowUp({ followUpId: s.followUpId!, requestedAt });
-      s.dueStart = moved.dueStart;
-      s.dueEnd = moved.dueEnd;
-      s.nextAttemptAt = moved.dueStart;
-      scheduleVersion++;
-      return moved;
-    },
-    {
-      validator: ({ stepKey }) => {
-        const s = state.steps.find((x) => x.key === stepKey);
-        if (!s || s.kind !== 'call' || s.status !== 'open') throw ApplicationFailure.nonRetryable(`no open task ${stepKey}`, 'TaskAlreadyClosed');
-      },
-    },
-  );
-
-  /** A call found a problem: a case for CR staff, and the manager's closing call becomes mandatory. */
-  async function escalate(call: StepState, outcome: CallOutcome): Promise<string> {
-    state.problemFound = true;
-    const { caseId } = await openEscalationCase({
-      deliveryId: input.deliveryId, followUpId: call.followUpId!, reason: outcome.complaint ? 'complaint' : 'dissatisfied', detail: outcome.complaint,
+      if (!state.caseIds.includes(caseId)) state.caseIds.push(caseId);
+      return { status: null, attempts: 0, nextAttemptAt: null, problem: false, caseId };
+    }
+    if (a.kind === 'call') return oneAtATime(a.stepKey, () => recordCall(a));
+    const s = stepOf(a.stepKey);
+    return oneAtATime(s.key, async () => {
+      const { problem } = await answering.recordSurveyScore({ followUpId: s.followUpId!, csat: a.csat, channel: a.channel });
+      const caseId = problem ? await escalate(s, 'dissatisfied', `${a.channel} survey answer ${a.csat}/5`, a.inboundMessageId) : undefined;
+      return { status: s.status, attempts: s.attempts, nextAttemptAt: s.nextAttemptAt ?? null, problem, caseId };
     });
-    state.caseIds.push(caseId);
+  }
+
+  async function recordCall({ stepKey, outcome, answeredAt, staffId }: CallAnswer): Promise<AnswerResult> {
+    const s = stepOf(stepKey);
+    // A second answer that waited its turn finds the task the first one closed.
+    if (s.status !== 'open') throw taskClosed(s);
+    const step = planStepOf(stepKey) as CallStep;
+    const result = await answering.recordOutcome({
+      followUpId: s.followUpId!, outcome, completedAt: answeredAt, retryAfterMinutes: step.attempts.retryAfterMinutes,
+      attemptNumber: s.attempts + 1, completedById: staffId,
+    });
+    s.status = result.status as StepStatus;
+    s.attempts = result.attempts;
+    s.nextAttemptAt = result.nextAttemptAt ?? undefined;
+    // A closed task needs no missed-call timer: wake its step so the plan can finish early.
+    if (CLOSED_STEP_STATUSES.has(s.status) && patched('stop-missed-timer-on-completion')) scheduleVersion++;
+    let caseId: string | undefined;
+    // DOMAIN.md section 5: any dissatisfied answer or complaint is escalated, not only the survey's.
+    if (result.problem && (step.survey || patched('escalate-any-dissatisfied-call'))) {
+      caseId = await escalate(s, outcome.complaint ? 'complaint' : 'dissatisfied', outcome.complaint);
+    }
+    return { ...result, status: s.status, caseId };
+  }
+
+  function reschedule({ stepKey, requestedAt }: RescheduleRequest) {
+    return oneAtATime(stepKey, async () => {
+      const s = stepOf(stepKey);
+      if (s.status !== 'open') throw taskClosed(s);
+      const moved = await answering.rescheduleFollowUp({ followUpId: s.followUpId!, requestedAt });
+      if (patched('required-window-never-moves')) {
+        s.requestedAt = moved.requestedAt;
+        s.nextAttemptAt = moved.nextAttemptAt;
+      } else {
+        // Before v4 a call-back request moved the task's window (and so its timeliness) with it.
+        const legacy = moved as unknown as { dueStart: string; dueEnd: string };
+        s.dueStart = legacy.dueStart;
+        s.dueEnd = legacy.dueEnd;
+        s.nextAttemptAt = legacy.dueStart;
+        scheduleVersion++;
+      }
+      return moved;
+    });
+  }
+
+  /** A problem: a case for CR staff, and the manager's closing call becomes mandatory. */
+  async function escalate(call: StepState, reason: 'dissatisfied' | 'complaint', detail?: string, inboundMessageId?: string): Promise<string> {
+    state.problemFound = true;
+    const { caseId } = await answering.openEscalationCase({ deliveryId: input.deliveryId, followUpId: call.followUpId!, reason, detail, inboundMessageId });
+    if (!state.caseIds.includes(caseId)) state.caseIds.push(caseId);
     for (const s of state.steps) {
       const step = planStepOf(s.key);
-      if (step.kind === 'call' && step.mandatoryOnProblem && !CLOSED.has(s.status)) {
+      if (step.kind === 'call' && step.mandatoryOnProblem && !CLOSED_STEP_STATUSES.has(s.status)) {
         s.mandatory = true;
-        if (s.followUpId) await markMandatory({ followUpId: s.followUpId });
+        if (s.followUpId) await answering.markMandatory({ followUpId: s.followUpId });
       }
     }
     return caseId;
@@ -244,11 +249,15 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
 
   async function runMessage(s: StepState, step: MessageStep): Promise<void> {
     if (!(await sleepUntil(() => Date.parse(s.dueStart)))) return void (s.status = 'cancelled');
+    // A delivery that reached us late: a message past its "not after" is recorded as expired, never sent.
+    if (!messageStillTimely(step, input.deliveredAt, Date.now())) return void (s.status = 'expired');
+    const notAfter = messageNotAfter(step, input.deliveredAt);
     try {
       for (;;) {
         const sent = await sendMessage({
           idempotencyKey: `${workflowInfo().workflowId}:${input.deliveryId}:${s.key}`,
           deliveryId: input.deliveryId, templateKey: step.template, channel: step.channel, purpose: 'service',
+          ...(notAfter !== null && { notAfter: new Date(notAfter).toISOString() }),
         });
         s.messageId = sent.messageId ?? undefined;
         // Quiet hours or the frequency cap held it back: a durable timer, then the same send again.
@@ -282,8 +291,11 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     s.status = 'open';
     // The survey found a problem while the task was being written: escalate() saw no task to mark.
     if (s.mandatory && !mandatoryWhenOpened && patched('mark-mandatory-opened-meanwhile')) await markMandatory({ followUpId: s.followUpId });
-    await sleepUntil(() => (s.status === 'open' ? Date.parse(s.dueEnd) + MISSED_AFTER_MS : 0));
-    if (s.status === 'open') s.status = (await closeFollowUp({ followUpId: s.followUpId, status: ended() ? 'cancelled' : 'missed' })) as StepStatus;
+    await sleepUntil(() => (s.status === 'open' ? missedAt(s) : 0));
+    if (s.status !== 'open') return;
+    // A call whose required window had closed stays missed when the ownership ends; only one still inside it is cancelled.
+    const closing = patched('missed-stays-missed-on-end') ? unfinishedCallStatus(s, ended(), new Date()) : ended() ? 'cancelled' : 'missed';
+    s.status = (await closeFollowUp({ followUpId: s.followUpId, status: closing })) as StepStatus;
   }
 
   if (state.phase === 'post-delivery') {
@@ -301,5 +313,8 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   if (!ended()) await condition(() => ended() || workflowInfo().continueAsNewSuggested, '365 days');
   await condition(allHandlersFinished);
   if (!ended()) await continueAsNew<typeof vehicleLifecycle>({ ...input, carried: state });
+  if (patched('record-ownership-end')) {
+    await endDelivery({ deliveryId: input.deliveryId, reason: state.endedReason ?? 'unknown', endedAt: endedAt ?? new Date().toISOString() });
+  }
   return state;
 }

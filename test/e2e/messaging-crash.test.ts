@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createApiKey, createStore } from '../../src/api/routes/stores';
 import { vinCheckDigit } from '../../src/domain/vin';
 import { freePort, Stack } from '../../src/stack';
-import type { LifecycleState } from '../../src/workflows/vehicle-lifecycle';
+import type { LifecycleState } from '../../src/domain/lifecycle';
 import { createTestDatabase } from '../helpers/db';
 import { startTwilioMock, type TwilioMock } from '../helpers/twilio-mock';
 import { ACCOUNT_SID, AUTH_TOKEN, form, twilioSignature, zoneWhereItIsNoon } from '../messaging/fixtures';

@@ -6,7 +6,7 @@ import { normalizePhone } from '../../domain/phone';
 import { ContactPlanSchema, PlanStep } from '../../domain/plan';
 import { normalizeVin, vinProblem } from '../../domain/vin';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../../temporal/connection';
-import { initialLifecycleState, LifecycleInput, LifecycleState } from '../../workflows/vehicle-lifecycle';
+import { initialLifecycleState, LifecycleInput, LifecycleState } from '../../domain/lifecycle';
 import { actorOf, assertStoreAccess } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
 import type { ApiDeps } from '../server';

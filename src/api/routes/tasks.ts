@@ -1,12 +1,13 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { requestedTimeProblem } from '../../domain/lifecycle';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CallOutcomeSchema } from '../../domain/outcome';
 import { Prisma } from '../../generated/prisma/client';
-import { completeTaskUpdate, rescheduleTaskUpdate } from '../../workflows/vehicle-lifecycle';
+import { recordAnswerUpdate, rescheduleTaskUpdate } from '../../workflows/contract';
 import { Actor, actorOf, assertStoreAccess, storeScope } from '../auth';
-import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
+import { badRequest, conflict, ErrorBodySchema, HttpError, notFound } from '../errors';
 import type { ApiDeps } from '../server';
 
 /**
@@ -23,9 +24,11 @@ const TaskSchema = z.object({
   assigneeId: z.string().nullable(),
   status: z.string(),
   overdue: z.boolean(),
-  dueStart: z.string(),
+  dueStart: z.string().describe('the required window set by the plan: timeliness reads it, a call-back request never moves it'),
   dueEnd: z.string(),
-  nextAttemptAt: z.string().nullable(),
+  requestedAt: z.string().nullable().describe('the time the customer asked to be called at'),
+  nextAttemptAt: z.string().nullable().describe('when to call next: the requested time, or the retry after an unreached call'),
+  recordedLate: z.boolean().describe('the required window had closed before the delivery reached the system: not counted in timeliness'),
   attempts: z.number(),
   maxAttempts: z.number(),
   survey: z.boolean(),
@@ -46,7 +49,7 @@ type TaskRow = Prisma.FollowUpGetPayload<{ include: typeof taskInclude }>;
 
 /** What a task view needs: the follow-up's columns, its customer's and its vehicle's. */
 type TaskFields = Pick<TaskRow, 'id' | 'storeId' | 'deliveryId' | 'stepKey' | 'role' | 'assigneeId' | 'status' | 'dueStart' | 'dueEnd'
-  | 'nextAttemptAt' | 'attempts' | 'maxAttempts' | 'survey' | 'mandatory' | 'checklist' | 'reached' | 'satisfied' | 'csat' | 'nps'
+  | 'requestedAt' | 'recordedLate' | 'nextAttemptAt' | 'attempts' | 'maxAttempts' | 'survey' | 'mandatory' | 'checklist' | 'reached' | 'satisfied' | 'csat' | 'nps'
   | 'promisesKept' | 'complaint' | 'note' | 'completedAt' | 'completedById'>;
 type TaskCustomer = Pick<TaskRow['delivery']['customer'], 'id' | 'name' | 'phone' | 'contactWindowStart' | 'contactWindowEnd'>;
 type TaskVehicle = Pick<TaskRow['delivery']['vehicle'], 'vin' | 'model'>;
@@ -55,7 +58,8 @@ function view(f: TaskFields, customer: TaskCustomer, vehicle: TaskVehicle, now: 
   return {
     id: f.id, storeId: f.storeId, deliveryId: f.deliveryId, stepKey: f.stepKey, role: f.role, assigneeId: f.assigneeId,
     status: f.status, overdue: f.status === 'open' && f.dueEnd < now,
-    dueStart: f.dueStart.toISOString(), dueEnd: f.dueEnd.toISOString(), nextAttemptAt: f.nextAttemptAt?.toISOString() ?? null,
+    dueStart: f.dueStart.toISOString(), dueEnd: f.dueEnd.toISOString(), requestedAt: f.requestedAt?.toISOString() ?? null,
+    nextAttemptAt: f.nextAttemptAt?.toISOString() ?? null, recordedLate: f.recordedLate,
     attempts: f.attempts, maxAttempts: f.maxAttempts, survey: f.survey, mandatory: f.mandatory, checklist: f.checklist as string[],
     customer: { id: customer.id, name: customer.name, phone: customer.phone, contactWindow: `${customer.contactWindowStart}-${customer.contactWindowEnd}` },
     vehicle: { vin: vehicle.vin, model: vehicle.model },
@@ -85,11 +89,29 @@ async function actingStaff(deps: ApiDeps, header: unknown, storeId: string, requ
 /** Temporal's answer to an Update, as an HTTP error a caller can act on. */
 function updateError(err: unknown): never {
   if (err instanceof WorkflowNotFoundError) throw conflict('this delivery\'s follow-up has ended');
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    if (err.cause.type === 'TaskAlreadyClosed') throw conflict(err.cause.message);
-    if (err.cause.type === 'RecordNotFound') throw notFound(err.cause.message);
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      if (cause.type === 'TaskAlreadyClosed') throw conflict(cause.message);
+      if (cause.type === 'RecordNotFound') throw notFound(cause.message);
+      if (cause.type === 'InvalidRequest') throw badRequest('at', cause.message);
+    }
+    // The workflow tried to record it a few times and could not (the database is down): nothing was recorded.
+    if (cause instanceof ActivityFailure) throw new HttpError(503, 'Unavailable', 'the outcome could not be recorded just now; nothing was recorded, try again', undefined);
   }
   throw err;
+}
+
+/**
+ * The caller's Idempotency-Key, as the Update's ID: a retried request (the same key for the same
+ * task and action) is the same update, answered as the first was, never a second attempt.
+ */
+function updateIdOf(header: unknown, action: string, taskId: string): string | undefined {
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(header)) {
+    throw badRequest('idempotency-key', 'up to 200 visible ASCII characters, e.g. a UUID');
+  }
+  return `${action}:${taskId}:${header}`;
 }
 
 export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -137,7 +159,7 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     ];
     const rows = await db.$queryRaw<InboxRow[]>`
       SELECT f.id::text AS id, f."storeId", f."deliveryId"::text AS "deliveryId", f."stepKey", f.role, f."assigneeId"::text AS "assigneeId",
-             f.status, f."dueStart", f."dueEnd", f."nextAttemptAt", f.attempts, f."maxAttempts", f.survey, f.mandatory, f.checklist,
+             f.status, f."dueStart", f."dueEnd", f."requestedAt", f."recordedLate", f."nextAttemptAt", f.attempts, f."maxAttempts", f.survey, f.mandatory, f.checklist,
              f.reached, f.satisfied, f.csat, f.nps, f."promisesKept", f.complaint, f.note, f."completedAt", f."completedById"::text AS "completedById",
              c.id::text AS "customerId", c.name AS "customerName", c.phone AS "customerPhone", c."contactWindowStart", c."contactWindowEnd",
              v.vin, v.model
@@ -193,18 +215,25 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     return viewOf(await loadTask(actor, task.id), new Date());
   });
 
+  const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().optional().describe('makes a retried request one request (any unique string, e.g. a UUID)') });
+
   app.post('/v1/tasks/:id/reschedule', {
     schema: {
-      tags: ['tasks'], summary: 'The customer asked to be called at another time: move the task (kept inside their window)',
-      params: TaskParams, body: z.strictObject({ at: z.iso.datetime({ offset: true }) }),
+      tags: ['tasks'],
+      summary: 'The customer asked to be called at another time: the task shows and reminds of it (inside their window); its required window, and so its timeliness, stay as the plan set them',
+      params: TaskParams, headers: IdempotencyHeaders, body: z.strictObject({ at: z.iso.datetime({ offset: true }) }),
       response: { 200: TaskSchema, 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
     },
   }, async (req) => {
     const actor = actorOf(req);
     const task = await loadTask(actor, req.params.id);
-    if (Date.parse(req.body.at) < Date.now() - 60_000) throw badRequest('at', 'must not be in the past');
+    const problem = requestedTimeProblem({ dueEnd: task.dueEnd.toISOString() }, new Date(req.body.at), new Date());
+    if (problem) throw badRequest('at', problem);
     await temporal.workflow.getHandle(task.delivery.workflowId)
-      .executeUpdate(rescheduleTaskUpdate, { args: [{ stepKey: task.stepKey, requestedAt: new Date(req.body.at).toISOString() }] })
+      .executeUpdate(rescheduleTaskUpdate, {
+        args: [{ stepKey: task.stepKey, requestedAt: new Date(req.body.at).toISOString() }],
+        updateId: updateIdOf(req.headers['idempotency-key'], 'reschedule', task.id),
+      })
       .catch(updateError);
     return viewOf(await loadTask(actor, task.id), new Date());
   });
@@ -212,19 +241,21 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   app.post('/v1/tasks/:id/complete', {
     schema: {
       tags: ['tasks'], summary: 'Record the call\'s outcome; an unreached customer is tried again as the plan says',
-      params: TaskParams, body: CallOutcomeSchema,
+      params: TaskParams, headers: IdempotencyHeaders, body: CallOutcomeSchema,
       response: { 200: TaskSchema.extend({ caseId: z.string().nullable() }), 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
     },
   }, async (req) => {
     const actor = actorOf(req);
     const task = await loadTask(actor, req.params.id);
     assertStoreAccess(actor, task.storeId);
-    if (task.status !== 'open') throw conflict(`task is ${task.status}`);
     const staffId = await actingStaff(deps, req.headers['x-staff-id'], task.storeId, false);
+    // The workflow records it (and any case): the one writer of its follow-ups.
     const result = await temporal.workflow.getHandle(task.delivery.workflowId)
-      .executeUpdate(completeTaskUpdate, { args: [{ stepKey: task.stepKey, outcome: req.body }] })
+      .executeUpdate(recordAnswerUpdate, {
+        args: [{ kind: 'call', stepKey: task.stepKey, outcome: req.body, answeredAt: new Date().toISOString(), staffId }],
+        updateId: updateIdOf(req.headers['idempotency-key'], 'complete', task.id),
+      })
       .catch(updateError);
-    if (staffId) await db.followUp.update({ where: { id: task.id }, data: { completedById: staffId } });
     req.log.info({ taskId: task.id, status: result.status, actorId: actor.id, staffId }, 'task outcome recorded');
     return { ...viewOf(await loadTask(actor, task.id), new Date()), caseId: result.caseId ?? null };
   });

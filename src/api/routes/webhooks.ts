@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,12 +8,10 @@ import { normalizePhone } from '../../domain/phone';
 import { LocaleSchema } from '../../domain/templates';
 import { Prisma } from '../../generated/prisma/client';
 import { statusFromTwilio } from '../../messaging/delivery-status';
-import {
-  allPurposes, applyDeliveryReceipt, CUSTOMER_REPLY_REASON, openDataFixCase, setConsents,
-} from '../../messaging/records';
+import { allPurposes, applyDeliveryReceipt, openDataFixCase, setConsents } from '../../messaging/records';
 import { TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH, verifyTwilioSignature } from '../../messaging/twilio-webhook';
 import { consentChanged, customerReplied, type LifecycleSignal, signalCustomerWorkflows } from '../../messaging/workflow-signals';
-import { crSpecialistFor } from '../../services/assignment';
+import { type CustomerAnswer, recordAnswerUpdate } from '../../workflows/contract';
 import { actorOf } from '../auth';
 import { ErrorBodySchema, forbidden, notFound } from '../errors';
 import type { ApiDeps } from '../server';
@@ -134,10 +133,13 @@ export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
       req.log.info({ providerId, kind: classification.kind }, 'inbound SMS from an unknown number');
     }
     for (const customer of customers) {
-      // Twilio redelivers a webhook it got no answer to: a customer it was already recorded for is skipped.
       const recorded = await recordInbound({ providerId, from, to: To, body: Body, classification }, customer);
-      if (!recorded) continue;
-      req.log.info({ providerId, inboundId: recorded.inboundId, customerId: customer.id, storeId: customer.storeId, kind: recorded.kind, caseId: recorded.caseId }, 'inbound SMS');
+      req.log.info({ providerId, inboundId: recorded.inboundId, customerId: customer.id, storeId: customer.storeId, kind: recorded.kind, redelivered: !recorded.fresh }, 'inbound SMS');
+      // A redelivered webhook (we answered the first one with an error) asks the workflow again;
+      // the update's ID, the inbound message's, makes that one answer.
+      if (recorded.answer) await answerThroughWorkflow(recorded.answer);
+      // Twilio redelivers a webhook it got no answer to: a customer it was already recorded for is not told twice.
+      if (!recorded.fresh) continue;
       const signals: LifecycleSignal[] = [customerReplied({ kind: recorded.kind, messageId: recorded.inboundId })];
       if (recorded.kind === 'opt-out' || recorded.kind === 'opt-in') {
         const granted = recorded.kind === 'opt-in';
@@ -150,70 +152,92 @@ export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
     return reply.type('text/xml').send(classification.kind === 'help' ? twimlMessage(helpReply(stores, locale)) : TWIML_EMPTY);
   });
 
+  /** An answer for a vehicle's workflow, which records it and opens any case (the webhook writes neither). */
+  interface WorkflowAnswer {
+    workflowId: string;
+    answer: Exclude<CustomerAnswer, { kind: 'call' }>;
+  }
+
   /**
-   * One customer's part of an inbound SMS, in one transaction: the row, then what it asks for.
-   * Null when this message was already recorded for the customer (the row is unique per both).
+   * Hands the answer to the workflow and returns once the workflow has accepted it (recording it
+   * may take a moment; Twilio waits for no one). A workflow that has ended takes no answers: the
+   * inbound message stays recorded for CR staff.
+   */
+  async function answerThroughWorkflow({ workflowId, answer }: WorkflowAnswer): Promise<void> {
+    try {
+      await temporal.workflow.getHandle(workflowId).startUpdate(recordAnswerUpdate, {
+        args: [answer], updateId: `inbound-${answer.inboundMessageId}`, waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) {
+        app.log.warn({ workflowId, inboundId: answer.inboundMessageId, error: err.name }, 'the workflow took no answer: the inbound message stays recorded');
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * One customer's part of an inbound SMS: the row (unique per message and customer; a redelivery
+   * finds it), the consent a keyword changes, and the answer it carries for a workflow, if any:
+   * a CSAT digit answers the survey under way, free text asks CR staff for help.
    */
   async function recordInbound(
     sms: { providerId: string; from: string; to: string; body: string; classification: InboundSmsClassification },
     customer: { id: string; storeId: string },
-  ): Promise<{ inboundId: string; kind: InboundSmsClassification['kind']; caseId?: string } | null> {
-    try {
-      return await db.$transaction(async (tx) => {
-        const now = new Date();
-        let kind = sms.classification.kind;
-        let surveyId: string | undefined;
-        if (sms.classification.kind === 'csat') {
-          const since = new Date(now.getTime() - CSAT_ANSWER_DAYS * DAY_MS);
-          const survey = await tx.followUp.findFirst({
-            where: {
-              delivery: { customerId: customer.id }, survey: true, csat: null,
-              OR: [{ status: 'open', dueStart: { gte: since, lte: now } }, { completedAt: { gte: since } }],
-            },
-            orderBy: { dueStart: 'desc' },
-          });
-          surveyId = survey?.id;
-          // A digit with no survey to answer is just something the customer wrote.
-          if (!survey) kind = 'free-text';
-        }
-        const inbound = await tx.inboundMessage.create({
-          data: {
-            storeId: customer.storeId, customerId: customer.id, channel: 'sms', providerId: sms.providerId,
-            fromAddress: sms.from, toAddress: sms.to, body: sms.body, kind, followUpId: surveyId,
+  ): Promise<{ inboundId: string; kind: InboundSmsClassification['kind']; fresh: boolean; answer: WorkflowAnswer | null }> {
+    let fresh = true;
+    const inbound = await db.$transaction(async (tx) => {
+      const now = new Date();
+      let kind = sms.classification.kind;
+      let surveyId: string | undefined;
+      if (sms.classification.kind === 'csat') {
+        const since = new Date(now.getTime() - CSAT_ANSWER_DAYS * DAY_MS);
+        const survey = await tx.followUp.findFirst({
+          where: {
+            delivery: { customerId: customer.id, status: 'active' }, survey: true, csat: null,
+            OR: [{ status: 'open', dueStart: { gte: since, lte: now } }, { completedAt: { gte: since } }],
           },
+          orderBy: { dueStart: 'desc' },
         });
-        let caseId: string | undefined;
-        if (kind === 'opt-out' || kind === 'opt-in') {
-          await setConsents(tx, customer.id, allPurposes('sms', kind === 'opt-in'), ConsentSource.SmsKeyword);
-        } else if (kind === 'csat' && surveyId && sms.classification.kind === 'csat') {
-          const score = sms.classification.score;
-          const survey = await tx.followUp.update({ where: { id: surveyId }, data: { csat: score } });
-          // 1-2 on the 5-point scale is a dissatisfied answer (DOMAIN.md section 5): a case, as a call would open.
-          if (score <= 2) {
-            const assigneeId = await crSpecialistFor(tx, customer.storeId);
-            const c = await tx.escalationCase.upsert({
-              where: { followUpId_reason: { followUpId: survey.id, reason: 'dissatisfied' } },
-              update: {},
-              create: { storeId: customer.storeId, deliveryId: survey.deliveryId, followUpId: survey.id, inboundMessageId: inbound.id, reason: 'dissatisfied', detail: `SMS survey answer ${score}/5`, assigneeId },
-            });
-            caseId = c.id;
-          }
-        } else if (kind === 'free-text') {
-          const delivery = await tx.delivery.findFirst({ where: { customerId: customer.id }, orderBy: [{ status: 'asc' }, { deliveredAt: 'desc' }] });
-          if (delivery) {
-            const assigneeId = await crSpecialistFor(tx, customer.storeId);
-            const c = await tx.escalationCase.create({
-              data: { storeId: customer.storeId, deliveryId: delivery.id, inboundMessageId: inbound.id, reason: CUSTOMER_REPLY_REASON, detail: 'the customer wrote back by SMS', assigneeId },
-            });
-            caseId = c.id;
-          }
-        }
-        return { inboundId: inbound.id, kind, caseId };
+        surveyId = survey?.id;
+        // A digit with no survey to answer is just something the customer wrote.
+        if (!survey) kind = 'free-text';
+      }
+      const row = await tx.inboundMessage.create({
+        data: {
+          storeId: customer.storeId, customerId: customer.id, channel: 'sms', providerId: sms.providerId,
+          fromAddress: sms.from, toAddress: sms.to, body: sms.body, kind, followUpId: surveyId,
+        },
       });
-    } catch (err) {
-      if (isUniqueViolation(err)) return null;
-      throw err;
+      if (kind === 'opt-out' || kind === 'opt-in') await setConsents(tx, customer.id, allPurposes('sms', kind === 'opt-in'), ConsentSource.SmsKeyword);
+      return row;
+    }).catch(async (err: unknown) => {
+      if (!isUniqueViolation(err)) throw err;
+      fresh = false;
+      return db.inboundMessage.findUniqueOrThrow({ where: { providerId_customerId: { providerId: sms.providerId, customerId: customer.id } } });
+    });
+    const kind = inbound.kind as InboundSmsClassification['kind'];
+    return { inboundId: inbound.id, kind, fresh, answer: await answerOf(inbound, customer.id) };
+  }
+
+  /** Which workflow an inbound message answers, and how: the survey's for a score, the customer's current delivery's for a reply. */
+  async function answerOf(
+    inbound: { id: string; kind: string; body: string; followUpId: string | null; receivedAt: Date },
+    customerId: string,
+  ): Promise<WorkflowAnswer | null> {
+    const answeredAt = inbound.receivedAt.toISOString();
+    const classification = classifyInboundSms(inbound.body);
+    if (inbound.kind === 'csat' && inbound.followUpId && classification.kind === 'csat') {
+      const survey = await db.followUp.findUniqueOrThrow({ where: { id: inbound.followUpId }, select: { stepKey: true, delivery: { select: { workflowId: true } } } });
+      return {
+        workflowId: survey.delivery.workflowId,
+        answer: { kind: 'score', stepKey: survey.stepKey, channel: 'sms', csat: classification.score, answeredAt, inboundMessageId: inbound.id },
+      };
     }
+    if (inbound.kind !== 'free-text') return null;
+    const delivery = await db.delivery.findFirst({ where: { customerId, status: 'active' }, orderBy: { deliveredAt: 'desc' }, select: { workflowId: true } });
+    return delivery && { workflowId: delivery.workflowId, answer: { kind: 'reply', channel: 'sms', answeredAt, inboundMessageId: inbound.id } };
   }
 
   app.post('/v1/webhooks/email/bounce', {

@@ -1,0 +1,82 @@
+/**
+ * What the vehicle lifecycle workflow answers: its query, updates and signals, with their types.
+ * The API, the webhooks and the tests import these without loading the workflow's code.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ContactWindow } from '../domain/local-time';
+import type { LifecycleState } from '../domain/lifecycle';
+import type { CallOutcome } from '../domain/outcome';
+
+export type { LifecycleInput, LifecycleState, StepState, StepStatus } from '../domain/lifecycle';
+
+/** A call's outcome, recorded by the staff member who made it (through the task API). */
+export interface CallAnswer {
+  kind: 'call';
+  stepKey: string;
+  outcome: CallOutcome;
+  /** When the outcome was recorded (the API's clock); the call's timeliness reads it. */
+  answeredAt: string;
+  /** The acting staff member, when the request named one. */
+  staffId: string | null;
+}
+
+/** A survey score (CSAT 1-5) the customer sent in writing, answering the survey step `stepKey`. */
+export interface SurveyScore {
+  kind: 'score';
+  stepKey: string;
+  channel: 'sms' | 'email';
+  csat: number;
+  answeredAt: string;
+  inboundMessageId: string;
+}
+
+/** The customer wrote back in their own words: CR staff follow it up as a case. */
+export interface CustomerReply {
+  kind: 'reply';
+  channel: 'sms' | 'email';
+  answeredAt: string;
+  inboundMessageId: string;
+}
+
+/** Every answer from a customer reaches the workflow through this one update. */
+export type CustomerAnswer = CallAnswer | SurveyScore | CustomerReply;
+
+export interface AnswerResult {
+  /** The answered step's status after the answer ("open" while an unreached call has tries left); null for a reply. */
+  status: string | null;
+  attempts: number;
+  nextAttemptAt: string | null;
+  problem: boolean;
+  caseId?: string;
+}
+
+export interface RescheduleRequest {
+  stepKey: string;
+  /** The time the customer asked to be called at. */
+  requestedAt: string;
+}
+
+export interface RescheduleResult {
+  requestedAt: string;
+  /** When the call is now shown and reminded: the requested time, or when the customer's window next opens. */
+  nextAttemptAt: string;
+}
+
+export type OwnershipEndReason = 'sold' | 'transferred' | 'scrapped' | 'customer_request';
+
+export const stateQuery = defineQuery<LifecycleState>('state');
+export const recordAnswerUpdate = defineUpdate<AnswerResult, [CustomerAnswer]>('recordAnswer');
+export const rescheduleTaskUpdate = defineUpdate<RescheduleResult, [RescheduleRequest]>('rescheduleTask');
+export const contactWindowChangedSignal = defineSignal<[ContactWindow]>('contactWindowChanged');
+/** `reason` is an OwnershipEndReason since v4; earlier histories carry free text. */
+export const ownershipEndedSignal = defineSignal<[{ reason: string; endedAt?: string }]>('ownershipEnded');
+/** An inbound SMS from the customer, already classified and recorded by the webhook. */
+export const customerRepliedSignal = defineSignal<[{ kind: 'opt-out' | 'opt-in' | 'help' | 'csat' | 'free-text'; messageId: string }]>('customerReplied');
+/** Consent changed for a channel and purpose (opt-out, opt-in); sends check consent again anyway. */
+export const consentChangedSignal = defineSignal<[{ channel: 'sms' | 'email'; purpose: 'service' | 'marketing'; granted: boolean }]>('consentChanged');
+
+/**
+ * The update the first three workflow versions took for call outcomes. Its handler stays for the
+ * histories that carry it; new callers send recordAnswerUpdate.
+ */
+export const legacyCompleteTaskUpdate = defineUpdate<AnswerResult, [{ stepKey: string; outcome: CallOutcome }]>('completeTask');
