@@ -6,7 +6,7 @@ import { CAP_PERIOD_MS, DEFAULT_MESSAGE_CAP_PER_DAY, frequencyCapDecision } from
 import { phoneForDisplay } from '../domain/phone';
 import { LocaleSchema, pickTemplate, renderTemplate, TemplateVariableMissingError } from '../domain/templates';
 import type { Message } from '../generated/prisma/client';
-import { allPurposes, applyDeliveryReceipt, openDataFixCase, setConsents } from '../messaging/records';
+import { allPurposes, applyDeliveryReceipt, applyPendingReceipts, openDataFixCase, setConsents } from '../messaging/records';
 import { loadStoreTemplates } from '../messaging/template-store';
 import { PermanentSendError, RetryableSendError, type Transport } from '../messaging/transports';
 import { TWILIO_STATUS_PATH } from '../messaging/twilio-webhook';
@@ -68,8 +68,9 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       });
       // Zero: an attempt running at the same time recorded its provider ID first; that one stands.
       if (count > 0) {
-        // Receipts for it came while we did not know its ID and were dropped: apply what it has reached.
+        // Receipts for it came while we did not know its ID: apply what it has reached.
         await applyDeliveryReceipt(db, candidate, logger);
+        await applyPendingReceipts(db, candidate.providerId, logger);
         logger.info({ messageId: message.id, transport: transport.name }, 'earlier attempt had reached the provider: adopted, not sent again');
       }
       return db.message.findUniqueOrThrow({ where: { id: message.id } });
@@ -152,6 +153,16 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       if (message.status === 'sending' && !message.providerId) {
         const adopted = await adoptEarlierAttempt(message, transport);
         if (adopted) return { messageId: adopted.id, status: adopted.status as SendMessageResult['status'] };
+        // Not found yet, but the earlier request may still be accepted: sending now could make two.
+        const waitMs = (message.inFlightUntil?.getTime() ?? 0) - clock().getTime();
+        if (waitMs > 0) {
+          logger.info({ ...log, waitMs }, 'earlier attempt may still be accepted: looking again once it cannot');
+          throw ApplicationFailure.create({
+            message: 'an earlier attempt may still be accepted by the provider',
+            type: ErrorType.EarlierAttemptInFlight,
+            nextRetryDelay: waitMs,
+          });
+        }
       }
 
       // Consent is checked when sending, not when scheduling: an opt-out may have arrived since.
@@ -198,7 +209,8 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
         });
         if (decision.allowed) {
           // updatedAt dates the claim: the cap counts a message still being sent from then.
-          message = await tx.message.update({ where: { id: message.id }, data: { status: 'sending', toAddress: to, deferredUntil: null, updatedAt: now } });
+          const inFlightUntil = transport.acceptanceWindowMs === undefined ? null : new Date(clock().getTime() + transport.acceptanceWindowMs);
+          message = await tx.message.update({ where: { id: message.id }, data: { status: 'sending', toAddress: to, deferredUntil: null, updatedAt: now, inFlightUntil } });
         }
         return decision;
       });
@@ -214,16 +226,20 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
           where: { id: message.id, providerId: null },
           data: { status: 'sent', providerId: sent.providerId, sentAt: clock(), errorReason: null, errorCode: null },
         });
+        await applyPendingReceipts(db, sent.providerId, logger);
         logger.info(log, 'message sent');
         return { messageId: message.id, status: 'sent' };
       } catch (err) {
         if (err instanceof PermanentSendError) return recordPermanentFailure(message, err);
-        // Left "sending" unless the provider certainly did not take it: the next attempt then looks first.
+        // Left "sending" unless the provider certainly did not take it: the next attempt then looks first,
+        // and waits out the in-flight window only when no answer came.
         const notAccepted = err instanceof RetryableSendError && err.notAccepted;
+        const answered = err instanceof RetryableSendError && err.answered;
         await db.message.update({
           where: { id: message.id },
           data: {
             ...(notAccepted && { status: 'queued' }),
+            ...((notAccepted || answered) && { inFlightUntil: null }),
             errorReason: err instanceof RetryableSendError ? err.reason : 'unexpected error',
             errorCode: err instanceof RetryableSendError ? err.code ?? null : null,
           },

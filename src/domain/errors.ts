@@ -11,6 +11,8 @@ export const ErrorType = {
   TemplateVariableMissing: 'TemplateVariableMissing',
   RecordNotFound: 'RecordNotFound',
   TaskAlreadyClosed: 'TaskAlreadyClosed',
+  /** Retryable: a send waits while the provider may still accept an earlier attempt's request. */
+  EarlierAttemptInFlight: 'EarlierAttemptInFlight',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

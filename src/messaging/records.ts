@@ -64,12 +64,43 @@ export interface DeliveryReceipt {
   errorCode?: string;
 }
 
+/** How long a receipt waits for its provider ID to be recorded; the adopting look-up brings the status anyway. */
+const PENDING_RECEIPT_TTL_MS = 24 * 60 * 60 * 1000;
+
+type ReceiptResult = { messageId: string | null; status: string | null; caseId?: string };
+
 /**
  * Applies a provider's delivery receipt. The status only moves forward, in one conditional update,
  * so receipts arriving out of order or twice cannot move a final status back. A permanent failure
- * opens a data-fix task; an opted-out number also loses SMS consent.
+ * opens a data-fix task; an opted-out number also loses SMS consent. A receipt can come before the
+ * send has recorded the provider ID (its answer was slow or lost): it is kept until then.
  */
-export async function applyDeliveryReceipt(db: Db, receipt: DeliveryReceipt, log: Log): Promise<{ messageId: string | null; status: string | null; caseId?: string }> {
+export async function applyDeliveryReceipt(db: Db, receipt: DeliveryReceipt, log: Log): Promise<ReceiptResult> {
+  const applied = await applyToMessage(db, receipt, log);
+  if (applied) return applied;
+  await db.pendingReceipt.deleteMany({ where: { receivedAt: { lt: new Date(Date.now() - PENDING_RECEIPT_TTL_MS) } } });
+  await db.pendingReceipt.upsert({
+    where: { providerId_status: { providerId: receipt.providerId, status: receipt.status } },
+    update: {},
+    create: { providerId: receipt.providerId, status: receipt.status, errorCode: receipt.errorCode ?? null },
+  });
+  // The send may have recorded the ID (and found nothing pending) since the update above.
+  return (await applyPendingReceipts(db, receipt.providerId, log)) ?? { messageId: null, status: null };
+}
+
+/** Applies the receipts kept for a provider ID before a message carried it; the send calls it once it records the ID. */
+export async function applyPendingReceipts(db: Db, providerId: string, log: Log): Promise<ReceiptResult | null> {
+  const pending = await db.pendingReceipt.findMany({ where: { providerId } });
+  let last: ReceiptResult | null = null;
+  for (const { status, errorCode } of pending) {
+    last = (await applyToMessage(db, { providerId, status: status as MessageStatus, ...(errorCode && { errorCode }) }, log)) ?? last;
+  }
+  if (last) await db.pendingReceipt.deleteMany({ where: { providerId, status: { in: pending.map((p) => p.status) } } });
+  return last;
+}
+
+/** Null when no message carries the provider ID. */
+async function applyToMessage(db: Db, receipt: DeliveryReceipt, log: Log): Promise<ReceiptResult | null> {
   const failure = receipt.errorCode && /^\d+$/.test(receipt.errorCode) ? classifyTwilioError({ code: Number(receipt.errorCode) }) : undefined;
   const failed = receipt.status === 'undelivered' || receipt.status === 'failed';
   await db.message.updateMany({
@@ -81,7 +112,7 @@ export async function applyDeliveryReceipt(db: Db, receipt: DeliveryReceipt, log
     },
   });
   const message = await db.message.findFirst({ where: { providerId: receipt.providerId }, select: { id: true, customerId: true, channel: true, status: true } });
-  if (!message) return { messageId: null, status: null };
+  if (!message) return null;
   // Acted on while the message shows this very receipt, so a redelivered webhook finishes the job.
   if (!failed || !failure || failure.retryable || message.status !== receipt.status || !isFinal(message.status)) {
     return { messageId: message.id, status: message.status };

@@ -47,5 +47,5 @@ function sendError(err: unknown): Error {
   // A 4xx reply is a refusal for now: the server did not take the message. A dropped connection
   // may have come after the server took it, so it counts as "may have been sent".
   const notAccepted = responseCode !== undefined && responseCode >= 400;
-  return new RetryableSendError(`SMTP send failed (${detail})`, 'smtp-unavailable', notAccepted, String(detail));
+  return new RetryableSendError(`SMTP send failed (${detail})`, 'smtp-unavailable', { notAccepted, answered: responseCode !== undefined, code: String(detail) });
 }

@@ -45,6 +45,12 @@ export interface Transport {
    * have it; the activity asks before sending again after an unfinished attempt.
    */
   findSent?(query: SentMessageQuery): Promise<FoundMessage[]>;
+  /**
+   * With `findSent`: how long after a send starts the provider may still accept its request, though
+   * our client gave up waiting (its timeout plus a margin). Until then, not finding the message does
+   * not mean it was never sent.
+   */
+  readonly acceptanceWindowMs?: number;
   close?(): Promise<void>;
 }
 
@@ -67,17 +73,23 @@ export class PermanentSendError extends Error {
 /** A temporary failure (throttling, provider down, network): the activity's retry policy tries again. */
 export class RetryableSendError extends Error {
   override name = 'RetryableSendError';
-  constructor(
-    message: string,
-    readonly reason: string,
-    /**
-     * True when the provider certainly did not take the message (a 429, a refused connection):
-     * the next attempt can send at once. Otherwise it may have been sent and the answer lost.
-     */
-    readonly notAccepted: boolean,
-    readonly code?: string,
-  ) {
+  /**
+   * True when the provider certainly did not take the message (a 429, a refused connection):
+   * the next attempt can send at once. Otherwise it may have been sent and the answer lost.
+   */
+  readonly notAccepted: boolean;
+  /**
+   * True when the provider answered (with an error): the request is over, so a look-up sees all it
+   * took. False after a timeout or a dropped connection: the request may still be accepted later.
+   */
+  readonly answered: boolean;
+  readonly code?: string;
+
+  constructor(message: string, readonly reason: string, opts: { notAccepted: boolean; answered: boolean; code?: string }) {
     super(message);
+    this.notAccepted = opts.notAccepted;
+    this.answered = opts.answered;
+    this.code = opts.code;
   }
 }
 

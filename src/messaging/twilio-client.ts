@@ -1,31 +1,22 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message';
 
 export type TwilioClient = twilio.Twilio;
 
-/** Lets the provider recognise a retried create and answer it with the first result. */
-export const IDEMPOTENCY_TOKEN_HEADER = 'I-Twilio-Idempotency-Token';
-
 const TWILIO_API_ORIGIN = 'https://api.twilio.com';
-
-// messages.create() builds its own headers and takes no per-call extras, so the headers travel
-// beside the call in async-local storage and the http client adds them to that call's request.
-const perCallHeaders = new AsyncLocalStorage<Readonly<Record<string, string>>>();
 
 /** Sends the SDK's requests to `baseUrl` instead of api.twilio.com (a local mock in tests). */
 class HuifangRequestClient extends twilio.RequestClient {
   constructor(
     private readonly baseUrl: string | undefined,
-    timeoutMs: number,
+    readonly timeoutMs: number,
   ) {
     super({ timeout: timeoutMs });
   }
 
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const headers = { ...opts.headers, ...perCallHeaders.getStore() };
-    return super.request({ ...opts, uri: this.redirect(opts.uri), headers });
+    return super.request({ ...opts, uri: this.redirect(opts.uri) });
   }
 
   private redirect(uri: string): string {
@@ -51,6 +42,14 @@ export function createTwilioClient(
   return twilio(accountSid, authToken, { httpClient: new HuifangRequestClient(baseUrl, opts.timeoutMs ?? DEFAULT_TWILIO_TIMEOUT_MS) });
 }
 
+/** How long one request of this client may take before it gives up waiting for the answer. */
+export function requestTimeoutMs(client: TwilioClient): number {
+  if (!(client.httpClient instanceof HuifangRequestClient)) {
+    throw new Error('a Twilio client from createTwilioClient is needed: its request timeout must be known');
+  }
+  return client.httpClient.timeoutMs;
+}
+
 export interface SendSmsRequest {
   to: string;
   /** A sender number; give this or `messagingServiceSid`. */
@@ -58,8 +57,6 @@ export interface SendSmsRequest {
   messagingServiceSid?: string;
   body: string;
   statusCallback: string;
-  /** The same token on every attempt of one logical message, so a retry cannot send it twice. */
-  idempotencyToken: string;
 }
 
 export interface SentSms {
@@ -67,22 +64,20 @@ export interface SentSms {
   status: MessageInstance['status'];
 }
 
-/** Creates one outbound SMS. Failures surface as the SDK's errors; classify them with classifyTwilioError. */
+/**
+ * Creates one outbound SMS. Twilio's Messages API has no idempotency key: every call that reaches
+ * it is a new message. Failures surface as the SDK's errors; classify them with classifyTwilioError.
+ */
 export async function sendSms(client: TwilioClient, request: SendSmsRequest): Promise<SentSms> {
-  if (!(client.httpClient instanceof HuifangRequestClient)) {
-    throw new Error('sendSms needs a client from createTwilioClient, which carries the idempotency token');
-  }
   if (!request.from && !request.messagingServiceSid) {
     throw new Error('sendSms needs a sender: from or messagingServiceSid');
   }
-  const message = await perCallHeaders.run({ [IDEMPOTENCY_TOKEN_HEADER]: request.idempotencyToken }, () =>
-    client.messages.create({
-      to: request.to,
-      body: request.body,
-      statusCallback: request.statusCallback,
-      ...(request.from && { from: request.from }),
-      ...(request.messagingServiceSid && { messagingServiceSid: request.messagingServiceSid }),
-    }),
-  );
+  const message = await client.messages.create({
+    to: request.to,
+    body: request.body,
+    statusCallback: request.statusCallback,
+    ...(request.from && { from: request.from }),
+    ...(request.messagingServiceSid && { messagingServiceSid: request.messagingServiceSid }),
+  });
   return { sid: message.sid, status: message.status };
 }

@@ -1,7 +1,7 @@
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message';
 import { statusFromTwilio } from './delivery-status';
 import { classifyTwilioError } from './twilio-errors';
-import { sendSms, type TwilioClient } from './twilio-client';
+import { requestTimeoutMs, sendSms, type TwilioClient } from './twilio-client';
 import { type FoundMessage, PermanentSendError, RetryableSendError, type SentMessageQuery, type Transport } from './transports';
 
 export interface TwilioTransportOptions {
@@ -9,8 +9,15 @@ export interface TwilioTransportOptions {
   /** A sender number; give this or `messagingServiceSid`. */
   from?: string;
   messagingServiceSid?: string;
+  /** How long after our client gave up Twilio may still accept a request; tests shorten it. */
+  lateAcceptanceMarginMs?: number;
 }
 
+/**
+ * A request our client gave up on may still sit in a queue in front of Twilio's API and be accepted
+ * after that. Twilio publishes no bound; a minute past our own timeout is our assumption.
+ */
+const LATE_ACCEPTANCE_MARGIN_MS = 60_000;
 /** Our clock and Twilio's differ a little; a lookup reaches this far before the first attempt. */
 const CLOCK_SLACK_MS = 5 * 60_000;
 /** One customer gets a handful of messages a day: the newest page is plenty. */
@@ -19,13 +26,14 @@ const LOOKUP_LIMIT = 50;
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 /**
- * SMS through Twilio. Twilio's REST API does not honour an idempotency token (only its webhooks
- * carry one), so the send activity asks `findSent` before sending again after an attempt whose
- * answer was lost; the token is still sent for providers and mocks that do honour it.
+ * SMS through Twilio. Twilio's Messages API has no idempotency key (every create is a new message),
+ * so the send activity asks `findSent` before sending again after an attempt whose answer was lost,
+ * and keeps asking until that attempt's request can no longer be accepted.
  */
 export function createTwilioTransport(opts: TwilioTransportOptions): Transport {
   return {
     name: 'twilio',
+    acceptanceWindowMs: requestTimeoutMs(opts.client) + (opts.lateAcceptanceMarginMs ?? LATE_ACCEPTANCE_MARGIN_MS),
 
     async send(message) {
       if (!message.statusCallbackUrl) throw new PermanentSendError('a Twilio message needs a status callback URL', 'misconfigured');
@@ -36,7 +44,6 @@ export function createTwilioTransport(opts: TwilioTransportOptions): Transport {
           messagingServiceSid: opts.messagingServiceSid,
           body: message.body,
           statusCallback: message.statusCallbackUrl,
-          idempotencyToken: message.idempotencyKey,
         });
         // Twilio answers "queued" or "accepted": it has the message, which is our "sent".
         return { providerId: sms.sid };
@@ -75,5 +82,5 @@ function sendError(err: unknown, during: 'send' | 'lookup'): Error {
   if (!failure.retryable) return new PermanentSendError(what, failure.reason, code === undefined ? undefined : String(code));
   const errno = (err as { code?: unknown }).code;
   const notAccepted = during === 'send' && (failure.status === 429 || (typeof errno === 'string' && NOT_CONNECTED.has(errno)));
-  return new RetryableSendError(what, failure.reason, notAccepted, code === undefined ? undefined : String(code));
+  return new RetryableSendError(what, failure.reason, { notAccepted, answered: failure.status !== undefined, ...(code !== undefined && { code: String(code) }) });
 }

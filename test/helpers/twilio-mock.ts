@@ -27,9 +27,9 @@ export interface TwilioMock {
   /** Pass to createTwilioClient in place of https://api.twilio.com. */
   baseUrl: string;
   port: number;
-  /** Every request, replays and injected failures included. */
+  /** Every request, injected failures included. */
   requests: RecordedRequest[];
-  /** Distinct messages Twilio accepted: a replayed idempotency token does not count again. */
+  /** Messages accepted. As at Twilio, every create that gets through is one more: there is no idempotency key. */
   delivered(): number;
   /** What was accepted, oldest first; the list endpoint answers from this. */
   accepted(): readonly AcceptedMessage[];
@@ -37,8 +37,17 @@ export interface TwilioMock {
   waitForDelivered(count: number, timeoutMs?: number): Promise<void>;
   /** The next `count` message creates answer `status` with a Twilio error body (code defaults per status). */
   failNext(count: number, status: number, code?: number): void;
-  /** The next accepted message is recorded at once but answered only after `ms`: a crash can fall in between. */
+  /** The next accepted message is recorded at once but answered only after `ms`: a crash or a client timeout can fall in between. */
   delayNextAnswer(ms: number): void;
+  /** The next message is recorded at once and its connection dropped without an answer. */
+  loseNextAnswer(): void;
+  /**
+   * The next create waits `ms` in front of the provider before it is handled, as at a slow provider:
+   * accepted (or failed, with failNext) even when the client has given up by then.
+   */
+  delayNextRequest(ms: number): void;
+  /** Resolves once no create is in progress, so a late acceptance has landed or a delayed answer gone out. */
+  idle(): Promise<void>;
   /** The next `count` accepted messages stay queued, without a date sent, as Twilio holds throttled ones. */
   holdInQueue(count: number): void;
   stop(): Promise<void>;
@@ -49,7 +58,6 @@ const PRISM_BIN = path.join(REPO_ROOT, 'node_modules/.bin/prism');
 const TWILIO_SPEC = path.join(REPO_ROOT, 'test/fixtures/twilio/twilio_api_v2010.json');
 const PRISM_STARTUP_TIMEOUT_MS = 30_000;
 const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/;
-const IDEMPOTENCY_HEADER = 'i-twilio-idempotency-token';
 
 // Twilio's own codes for the statuses a fault test usually wants.
 const DEFAULT_ERROR_CODE: Readonly<Record<number, number>> = { 401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503 };
@@ -61,8 +69,9 @@ interface ProxiedResponse {
 }
 
 /**
- * Starts Prism on Twilio's OpenAPI spec behind a recording proxy that also plays the provider:
- * it replays the first answer for a repeated idempotency token and injects failures on demand.
+ * Starts Prism on Twilio's OpenAPI spec behind a recording proxy that also plays the provider: it
+ * keeps what it accepted for the list endpoint and injects failures and delays on demand. Like
+ * Twilio's Messages API it ignores an `I-Twilio-Idempotency-Token` header: each create is a message.
  */
 export async function startTwilioMock(): Promise<TwilioMock> {
   const prismPort = await freePort();
@@ -81,6 +90,9 @@ export async function startTwilioMock(): Promise<TwilioMock> {
     waitForDelivered: (count, timeoutMs = 30_000) => provider.waitForDelivered(count, timeoutMs),
     failNext: (count, status, code) => provider.failNext(count, status, code),
     delayNextAnswer: (ms) => (provider.answerDelayMs = ms),
+    loseNextAnswer: () => (provider.loseAnswer = true),
+    delayNextRequest: (ms) => (provider.requestDelayMs = ms),
+    idle: () => provider.idle(),
     holdInQueue: (count) => (provider.held = count),
     stop: async () => {
       proxy.closeAllConnections();
@@ -94,9 +106,11 @@ class MockProvider {
   readonly requests: RecordedRequest[] = [];
   readonly messages: AcceptedMessage[] = [];
   answerDelayMs = 0;
+  requestDelayMs = 0;
+  loseAnswer = false;
   held = 0;
   private faults: { remaining: number; status: number; code?: number } = { remaining: 0, status: 500 };
-  private readonly firstAnswers = new Map<string, Promise<ProxiedResponse>>();
+  private readonly creating = new Set<Promise<unknown>>();
   private waiters: { count: number; resolve: () => void }[] = [];
 
   constructor(private readonly prismPort: number) {}
@@ -113,11 +127,20 @@ class MockProvider {
     });
   }
 
+  async idle(): Promise<void> {
+    while (this.creating.size > 0) await Promise.allSettled(this.creating);
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     this.requests.push(record(req, body));
     const onMessages = MESSAGES_PATH.test(pathOf(req));
-    if (onMessages && req.method === 'POST') return answer(res, await this.createMessage(req, body));
+    if (onMessages && req.method === 'POST') {
+      const creating = this.createMessage(req, body);
+      this.creating.add(creating);
+      const response = await creating.finally(() => this.creating.delete(creating));
+      return response ? answer(res, response) : void res.socket?.destroy();
+    }
     if (onMessages && req.method === 'GET') return answer(res, await this.listMessages(req, body));
     answer(res, await forward(this.prismPort, req, body));
   }
@@ -150,35 +173,23 @@ class MockProvider {
     return { status: 200, contentType: 'application/json', body: Buffer.from(JSON.stringify(listed)) };
   }
 
-  /** Like a provider honouring idempotency: a token that already succeeded gets the same answer, nothing new is sent. */
-  private async createMessage(req: IncomingMessage, body: Buffer): Promise<ProxiedResponse> {
-    const token = req.headers[IDEMPOTENCY_HEADER];
-    if (typeof token !== 'string') return this.attemptCreate(req, body);
-    const earlier = this.firstAnswers.get(token);
-    if (earlier) return earlier;
-    const attempt = this.attemptCreate(req, body);
-    this.firstAnswers.set(token, attempt);
-    // Only a success is remembered: a failed attempt must stay retryable under the same token.
-    const response = await attempt.catch((error: unknown) => {
-      this.firstAnswers.delete(token);
-      throw error;
-    });
-    if (!isSuccess(response)) this.firstAnswers.delete(token);
-    return response;
-  }
-
-  private async attemptCreate(req: IncomingMessage, body: Buffer): Promise<ProxiedResponse> {
+  /** One new message per create that gets through; null when its answer is to be lost. */
+  private async createMessage(req: IncomingMessage, body: Buffer): Promise<ProxiedResponse | null> {
+    const requestDelay = this.requestDelayMs;
+    this.requestDelayMs = 0;
+    await sleep(requestDelay);
     if (this.faults.remaining > 0) {
       this.faults.remaining -= 1;
       return twilioError(this.faults.status, this.faults.code);
     }
+    const answerDelay = this.answerDelayMs;
+    const lose = this.loseAnswer;
+    [this.answerDelayMs, this.loseAnswer] = [0, false];
     const response = await forward(this.prismPort, req, body);
     if (!isSuccess(response)) return response;
     const accepted = this.accept(record(req, body).form);
-    const delay = this.answerDelayMs;
-    this.answerDelayMs = 0;
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    return asAccepted(response, accepted);
+    await sleep(answerDelay);
+    return lose ? null : asAccepted(response, accepted);
   }
 
   private accept(form: Record<string, string | string[]>): AcceptedMessage {
@@ -222,6 +233,8 @@ function twilioError(status: number, code = DEFAULT_ERROR_CODE[status], message 
   const body = { code, message, more_info: code && `https://www.twilio.com/docs/errors/${code}`, status };
   return { status, contentType: 'application/json', body: Buffer.from(JSON.stringify(body)) };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function isSuccess(response: ProxiedResponse): boolean {
   return response.status >= 200 && response.status < 300;

@@ -1,5 +1,6 @@
 import twilio from 'twilio';
 import { classifyTwilioError } from '../../src/messaging/twilio-errors';
+import { createTwilioTransport } from '../../src/messaging/twilio';
 import { createTwilioClient, sendSms, type SendSmsRequest, type TwilioClient } from '../../src/messaging/twilio-client';
 import { startTwilioMock, type TwilioMock } from '../helpers/twilio-mock';
 
@@ -23,13 +24,12 @@ beforeEach(() => {
   mock.requests.length = 0;
 });
 
-function thankYouSms(idempotencyToken: string): SendSmsRequest {
+function thankYouSms(): SendSmsRequest {
   return {
     to: '+8613800138000',
     from: '+15005550006',
     body: '感谢您选择我们',
     statusCallback: 'https://huifang.example/webhooks/twilio/status',
-    idempotencyToken,
   };
 }
 
@@ -50,7 +50,7 @@ describe('sending an SMS through the Twilio mock', () => {
   it('is accepted with a 201 and a realistic message SID', async () => {
     const before = mock.delivered();
 
-    const sent = await sendSms(client, thankYouSms('thank-you-1'));
+    const sent = await sendSms(client, thankYouSms());
 
     expect(sent.sid).toMatch(MESSAGE_SID);
     expect(sent.status).toBe('queued');
@@ -66,7 +66,6 @@ describe('sending an SMS through the Twilio mock', () => {
         StatusCallback: 'https://huifang.example/webhooks/twilio/status',
       },
     });
-    expect(request?.headers['i-twilio-idempotency-token']).toBe('thank-you-1');
     expect(request?.headers.authorization).toBe(`Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`);
   });
 
@@ -74,7 +73,7 @@ describe('sending an SMS through the Twilio mock', () => {
     const before = mock.delivered();
     mock.failNext(2, 429);
 
-    const sent = await sendWithRetries(thankYouSms('thank-you-429'), 5);
+    const sent = await sendWithRetries(thankYouSms(), 5);
 
     expect(sent.sid).toMatch(MESSAGE_SID);
     expect(messageCreates()).toHaveLength(3);
@@ -84,7 +83,7 @@ describe('sending an SMS through the Twilio mock', () => {
   it('classifies the injected rate limit as Twilio error 20429, retryable', async () => {
     mock.failNext(1, 429);
 
-    const error = await sendSms(client, thankYouSms('thank-you-429-once')).catch((e: unknown) => e);
+    const error = await sendSms(client, thankYouSms()).catch((e: unknown) => e);
 
     expect(classifyTwilioError(error)).toEqual({ retryable: true, reason: 'rate-limited', code: 20429, status: 429 });
   });
@@ -93,45 +92,59 @@ describe('sending an SMS through the Twilio mock', () => {
     const before = mock.delivered();
     mock.failNext(1, 400, 21610);
 
-    const error = await sendWithRetries(thankYouSms('thank-you-opted-out'), 5).catch((e: unknown) => e);
+    const error = await sendWithRetries(thankYouSms(), 5).catch((e: unknown) => e);
 
     expect(classifyTwilioError(error)).toMatchObject({ retryable: false, reason: 'opted-out' });
     expect(messageCreates()).toHaveLength(1);
     expect(mock.delivered()).toBe(before);
   });
 
-  it('answers a repeated idempotency token with the first message instead of sending again', async () => {
+  it('ignores an idempotency header, as Twilio\'s Messages API does: the same request twice is two messages', async () => {
     const before = mock.delivered();
+    const post = () => fetch(`${mock.baseUrl}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        'i-twilio-idempotency-token': 'thank-you-replayed',
+      },
+      body: new URLSearchParams({ To: '+8613800138000', From: '+15005550006', Body: '感谢您选择我们' }),
+    }).then(async (res) => ({ status: res.status, sid: ((await res.json()) as { sid: string }).sid }));
 
-    const first = await sendSms(client, thankYouSms('thank-you-replayed'));
-    const second = await sendSms(client, thankYouSms('thank-you-replayed'));
+    const [first, second] = [await post(), await post()];
 
-    expect(second.sid).toBe(first.sid);
-    expect(messageCreates()).toHaveLength(2);
-    expect(mock.delivered()).toBe(before + 1);
-  });
-
-  it('sends a concurrent duplicate of the same token only once', async () => {
-    const before = mock.delivered();
-
-    const [first, second] = await Promise.all([
-      sendSms(client, thankYouSms('thank-you-concurrent')),
-      sendSms(client, thankYouSms('thank-you-concurrent')),
-    ]);
-
-    expect(second.sid).toBe(first.sid);
-    expect(mock.delivered()).toBe(before + 1);
-  });
-
-  it('treats a different token as a different message', async () => {
-    const first = await sendSms(client, thankYouSms('thank-you-a'));
-    const second = await sendSms(client, thankYouSms('thank-you-b'));
-
+    expect([first.status, second.status]).toEqual([201, 201]);
     expect(second.sid).not.toBe(first.sid);
+    expect(mock.delivered()).toBe(before + 2);
+  });
+
+  it('accepts a request after the client gave up on it, as a slow provider can', async () => {
+    const impatient = createTwilioClient(mock.baseUrl, ACCOUNT_SID, AUTH_TOKEN, { timeoutMs: 300 });
+    const before = mock.delivered();
+    mock.delayNextRequest(800);
+
+    const error = await sendSms(impatient, thankYouSms()).catch((e: unknown) => e);
+
+    expect(classifyTwilioError(error)).toMatchObject({ retryable: true, reason: 'network' });
+    expect(mock.delivered()).toBe(before);
+    await mock.idle();
+    expect(mock.delivered()).toBe(before + 1);
+    const listed = await client.messages.list({ to: '+8613800138000', limit: 1 });
+    expect(listed[0]?.sid).toBe(mock.accepted().at(-1)?.sid);
+  });
+
+  it('can lose an answer: the message is accepted, the client sees a dropped connection', async () => {
+    const before = mock.delivered();
+    mock.loseNextAnswer();
+
+    const error = await sendSms(client, thankYouSms()).catch((e: unknown) => e);
+
+    expect(classifyTwilioError(error)).toMatchObject({ retryable: true, reason: 'network' });
+    expect(mock.delivered()).toBe(before + 1);
   });
 
   it('can send through a messaging service instead of a sender number', async () => {
-    const { from: _from, ...request } = thankYouSms('thank-you-via-service');
+    const { from: _from, ...request } = thankYouSms();
 
     await sendSms(client, { ...request, messagingServiceSid: `MG${'0123456789abcdef'.repeat(2)}` });
 
@@ -140,17 +153,14 @@ describe('sending an SMS through the Twilio mock', () => {
     expect(sent?.form).not.toHaveProperty('From');
   });
 
-  it('refuses a client that could not carry the idempotency token', async () => {
-    const plainClient = twilio(ACCOUNT_SID, AUTH_TOKEN);
-
-    await expect(sendSms(plainClient, thankYouSms('thank-you-plain'))).rejects.toThrow('createTwilioClient');
-    expect(messageCreates()).toHaveLength(0);
+  it('refuses a transport on a client whose request timeout it cannot know', () => {
+    expect(() => createTwilioTransport({ client: twilio(ACCOUNT_SID, AUTH_TOKEN), from: '+15005550006' })).toThrow('createTwilioClient');
   });
 
   it('turns a server error into a retryable provider failure', async () => {
     mock.failNext(1, 500);
 
-    const error = await sendSms(client, thankYouSms('thank-you-500')).catch((e: unknown) => e);
+    const error = await sendSms(client, thankYouSms()).catch((e: unknown) => e);
 
     expect(classifyTwilioError(error)).toEqual({
       retryable: true,

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMessagingActivities, type SendMessageInput, type SendMessageResult } from '../../src/activities/messaging';
 import type { Db } from '../../src/db/client';
 import { createTwilioTransport } from '../../src/messaging/twilio';
+import { applyDeliveryReceipt } from '../../src/messaging/records';
 import { createTwilioClient } from '../../src/messaging/twilio-client';
 import { createOutboxTransport, type Transport } from '../../src/messaging/transports';
 import { createTestDatabase } from '../helpers/db';
@@ -27,8 +29,12 @@ beforeEach(() => {
   mock.requests.length = 0;
 });
 
+/** Twilio may accept a request up to a second after the client gave up on it (production assumes a minute). */
+const LATE_ACCEPTANCE_MARGIN_MS = 1_000;
+
 function twilioTransport(timeoutMs = 5_000): Transport {
-  return createTwilioTransport({ client: createTwilioClient(mock.baseUrl, ACCOUNT_SID, AUTH_TOKEN, { timeoutMs }), from: '+15005550006' });
+  const client = createTwilioClient(mock.baseUrl, ACCOUNT_SID, AUTH_TOKEN, { timeoutMs });
+  return createTwilioTransport({ client, from: '+15005550006', lateAcceptanceMarginMs: LATE_ACCEPTANCE_MARGIN_MS });
 }
 
 function activities(opts: { sms?: Transport; now?: () => Date; cap?: number } = {}) {
@@ -38,7 +44,7 @@ function activities(opts: { sms?: Transport; now?: () => Date; cap?: number } = 
   });
 }
 
-/** What Temporal does with the activity: run it, and on a retryable failure run it again. */
+/** What Temporal does with the activity: run it, and on a retryable failure run it again (after the delay it asks for). */
 async function runAsTemporal(send: (input: SendMessageInput) => Promise<SendMessageResult>, input: SendMessageInput, maxAttempts = 10) {
   const errors: unknown[] = [];
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
@@ -48,6 +54,7 @@ async function runAsTemporal(send: (input: SendMessageInput) => Promise<SendMess
     } catch (err) {
       errors.push(err);
       if (err instanceof ApplicationFailure && err.nonRetryable) throw Object.assign(err, { attempts: attempt });
+      if (err instanceof ApplicationFailure && err.nextRetryDelay) await new Promise((resolve) => setTimeout(resolve, msToNumber(err.nextRetryDelay!)));
     }
   }
   throw new Error(`still failing after ${maxAttempts} attempts: ${errors.map(String).join('; ')}`);
@@ -88,9 +95,8 @@ describe('sending an SMS through Twilio (the SDK against the Prism mock)', () =>
     const row = await db.message.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey } });
     expect(row).toMatchObject({ status: 'sent', providerId: accepted?.sid, transport: 'twilio', toAddress: phone });
     expect(accepted?.body).toBe(row.body);
-    // 3 rate limits + a 500 + the one that went through; each create carried the same token.
+    // 3 rate limits + a 500 + the one that went through.
     expect(creates()).toHaveLength(5);
-    expect(new Set(creates().map((r) => r.headers['i-twilio-idempotency-token']))).toEqual(new Set([input.idempotencyKey]));
     expect(creates()[0]?.form.StatusCallback).toBe(`${PUBLIC_BASE_URL}/v1/webhooks/twilio/status`);
     // A 429 certainly was not taken, so only the attempt after the 500 had to look first.
     expect(lookups()).toHaveLength(2);
@@ -143,6 +149,93 @@ describe('sending an SMS through Twilio (the SDK against the Prism mock)', () =>
     // The DateSent filter missed it; the newest messages to the number did not.
     expect(lookups()).toHaveLength(2);
     expect((await db.message.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey } })).providerId).toBe(mock.accepted().at(-1)?.sid);
+  });
+
+  it.each([700, 1_100])('sends no second message when Twilio accepts the first %i ms after it was sent, past the client\'s 500 ms timeout', async (lateMs) => {
+    const { deliveryId } = await seedCustomer(db, storeId);
+    const before = mock.delivered();
+    mock.delayNextRequest(lateMs);
+    const input = thankYou(deliveryId);
+
+    const { result } = await runAsTemporal(activities({ sms: twilioTransport(500) }).sendMessage, input);
+    await mock.idle();
+
+    expect(result.status).toBe('sent');
+    expect(mock.delivered()).toBe(before + 1);
+    expect(creates()).toHaveLength(1);
+    const row = await db.message.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey } });
+    expect(row.providerId).toBe(mock.accepted().at(-1)?.sid);
+  });
+
+  it('sends anew once an unanswered request can no longer be accepted, and not before', async () => {
+    const { deliveryId } = await seedCustomer(db, storeId);
+    const before = mock.delivered();
+    // Held past the client's timeout, then refused: Twilio never took it.
+    mock.delayNextRequest(700);
+    mock.failNext(1, 503);
+    const input = thankYou(deliveryId);
+    const started = Date.now();
+
+    const { result, errors } = await runAsTemporal(activities({ sms: twilioTransport(500) }).sendMessage, input);
+
+    expect(result.status).toBe('sent');
+    expect(errors[1]).toMatchObject({ type: 'EarlierAttemptInFlight', nonRetryable: false });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500 + LATE_ACCEPTANCE_MARGIN_MS);
+    expect(creates()).toHaveLength(2);
+    expect(mock.delivered()).toBe(before + 1);
+  });
+
+  it('adopts at once after a crash, while the crashed attempt\'s request could still be accepted', async () => {
+    const { deliveryId } = await seedCustomer(db, storeId);
+    const before = mock.delivered();
+    mock.delayNextAnswer(2_000);
+    const input = thankYou(deliveryId);
+    // The first attempt's worker is lost once Twilio has the message; Temporal retries on another.
+    const lost = activities({ sms: twilioTransport() }).sendMessage(input);
+    await mock.waitForDelivered(before + 1);
+
+    const { result, attempts } = await runAsTemporal(activities({ sms: twilioTransport() }).sendMessage, input);
+
+    expect(result.status).toBe('sent');
+    expect(attempts).toBe(1);
+    expect((await db.message.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey } })).providerId).toBe(mock.accepted().at(-1)?.sid);
+    // The lost attempt's answer, when it comes, changes nothing.
+    await lost;
+    expect(mock.delivered()).toBe(before + 1);
+    expect(creates()).toHaveLength(1);
+  });
+
+  it('adopts the message when the connection dropped after Twilio took it', async () => {
+    const { deliveryId } = await seedCustomer(db, storeId);
+    const before = mock.delivered();
+    mock.loseNextAnswer();
+
+    const { result, attempts, errors } = await runAsTemporal(activities({ sms: twilioTransport() }).sendMessage, thankYou(deliveryId));
+
+    expect(errors[0]).toMatchObject({ name: 'RetryableSendError', reason: 'network', notAccepted: false, answered: false });
+    expect(result.status).toBe('sent');
+    expect(attempts).toBe(2);
+    expect(mock.delivered()).toBe(before + 1);
+    expect(creates()).toHaveLength(1);
+  });
+
+  it('keeps a delivery receipt that comes before the send recorded the SID, and applies it then', async () => {
+    const { deliveryId } = await seedCustomer(db, storeId);
+    const before = mock.delivered();
+    mock.delayNextAnswer(1_000);
+    const input = thankYou(deliveryId);
+    const sending = activities({ sms: twilioTransport() }).sendMessage(input);
+    await mock.waitForDelivered(before + 1);
+    const sid = mock.accepted().at(-1)!.sid;
+
+    const early = await applyDeliveryReceipt(db, { providerId: sid, status: 'undelivered', errorCode: '30005' }, silentLogger);
+
+    expect(early).toEqual({ messageId: null, status: null });
+    expect((await sending).status).toBe('sent');
+    const row = await db.message.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey }, include: { cases: true } });
+    expect(row).toMatchObject({ providerId: sid, status: 'undelivered', errorCode: '30005', errorReason: 'invalid-number' });
+    expect(row.cases).toEqual([expect.objectContaining({ reason: 'data-fix' })]);
+    expect(await db.pendingReceipt.count({ where: { providerId: sid } })).toBe(0);
   });
 
   it('does not adopt a message that another of our messages already owns', async () => {
