@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { REDACTED_PATHS } from '../logger';
 import { registerAuth } from './auth';
-import { registerErrorHandler } from './errors';
+import { ErrorBodySchema, registerErrorHandler } from './errors';
 import { consentRoutes } from './routes/consents';
 import { deliveryRoutes } from './routes/deliveries';
 import { kpiRoutes } from './routes/kpis';
@@ -44,6 +44,13 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   // The docs page and its assets are public, like /openapi.json.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
+  });
+  // Every route answers 400 to a bad value (naming the field) and, unless public, 401 without a valid key.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide) return;
+    const response = (route.schema.response ??= {}) as Record<number, unknown>;
+    response[400] ??= ErrorBodySchema;
+    if (!route.config?.public) response[401] ??= ErrorBodySchema;
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   registerAuth(app, deps.db);

@@ -103,8 +103,8 @@ async function seedFollowUp(name: Name, f: FollowUpSeed) {
 beforeAll(async () => {
   env = await createTestDatabase();
   db = env.db;
-  await createStore(db, { id: 'sh-a', name: 'Store A', timeZone: 'Asia/Shanghai' }, 'test');
-  await createStore(db, { id: 'xj-b', name: 'Store B', timeZone: 'Asia/Urumqi' }, 'test');
+  await createStore(db, { id: 'sh-a', name: 'Store A', timeZone: 'Asia/Shanghai', serviceHotline: '400-800-1234' }, 'test');
+  await createStore(db, { id: 'xj-b', name: 'Store B', timeZone: 'Asia/Urumqi', serviceHotline: '400-800-1234' }, 'test');
   adminKey = (await createApiKey(db, { name: 'group admin', role: 'admin', storeId: null })).key;
   storeBKey = (await createApiKey(db, { name: 'store B', role: 'admin', storeId: 'xj-b' })).key;
 

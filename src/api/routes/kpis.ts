@@ -11,20 +11,22 @@ import {
   rankByRate,
   resolvePeriod,
 } from '../../domain/kpi';
+import { boundedDate, boundedDateTime, inSaneRange } from '../../domain/dates';
 import { createKpiQueries } from '../../kpi/queries';
 import type { KpiFilter } from '../../kpi/sql';
 import { actorOf, storeScope } from '../auth';
 import { badRequest, ErrorBodySchema } from '../errors';
+import { StoreIdSchema } from '../params';
 import type { ApiDeps } from '../server';
 
 const PeriodBoundSchema = z
   .string()
-  .refine((v) => z.iso.date().safeParse(v).success || z.iso.datetime({ offset: true }).safeParse(v).success, {
-    message: 'expected a date YYYY-MM-DD or an ISO instant with offset, e.g. 2026-03-01 or 2026-03-01T00:00:00+08:00',
+  .refine((v) => boundedDate().safeParse(v).success || boundedDateTime().safeParse(v).success, {
+    message: 'expected a date YYYY-MM-DD or an ISO instant with offset between 2000 and 2100, e.g. 2026-03-01 or 2026-03-01T00:00:00+08:00',
   });
 
 const FilterQuerySchema = z.object({
-  storeId: z.string().min(1).max(64).optional().describe('default: every store the key spans'),
+  storeId: StoreIdSchema.optional().describe('default: every store the key spans'),
   staffId: z.uuid().optional().describe('follow-up KPIs: the assignee; delivery KPIs: the delivery\'s consultant'),
   from: PeriodBoundSchema.optional().describe('inclusive; YYYY-MM-DD is local midnight in the store\'s time zone (Asia/Shanghai without storeId), an ISO instant is itself (encode "+" as %2B). Give both from and to, or neither for the current month'),
   to: PeriodBoundSchema.optional().describe('exclusive; same formats as from'),
@@ -34,7 +36,7 @@ const FilterQuerySchema = z.object({
 const CursorSchema = z.string().max(200).transform((raw, ctx) => {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && z.uuid().safeParse(id).success) return { at: new Date(at), id: id as string };
+    if (typeof at === 'string' && inSaneRange(new Date(at)) && z.uuid().safeParse(id).success) return { at: new Date(at), id: id as string };
   } catch {
     // reported below
   }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, storeScope } from '../auth';
+import { StoreIdSchema } from '../params';
 import type { ApiDeps } from '../server';
 
 /** Outbound messages; with no SMS provider configured, `transport=outbox` lists the SMS that were kept. */
@@ -9,9 +10,9 @@ export const messageRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db })
     schema: {
       tags: ['messages'], summary: 'List outbound messages, newest first',
       querystring: z.object({
-        storeId: z.string().optional(),
+        storeId: StoreIdSchema.optional(),
         transport: z.enum(['twilio', 'smtp', 'outbox']).optional(),
-        status: z.string().optional(),
+        status: z.string().regex(/^[a-z_]{1,32}$/, 'a message status such as sent or delivered').optional(),
         deliveryId: z.uuid().optional(),
         limit: z.coerce.number().int().min(1).max(500).default(50),
       }),

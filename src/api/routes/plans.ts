@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../../domain/contact-window';
+import { boundedDateTime } from '../../domain/dates';
 import { ContactPlanSchema, DEFAULT_PLAN, schedulePlan } from '../../domain/plan';
 import type { Prisma } from '../../generated/prisma/client';
 import { actorOf, assertAdmin, assertStoreAccess } from '../auth';
 import { ErrorBodySchema, notFound } from '../errors';
+import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 
 type Tx = Prisma.TransactionClient;
@@ -23,10 +25,8 @@ export async function createDefaultPlan(tx: Tx, storeId: string, createdBy: stri
 const PlanViewSchema = z.object({ storeId: z.string(), version: z.number(), createdAt: z.string(), createdBy: z.string(), steps: z.array(z.any()) });
 
 export const planRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => {
-  const StoreParams = z.object({ storeId: z.string().min(1) });
-
   app.get('/v1/stores/:storeId/plan', {
-    schema: { tags: ['plans'], summary: 'The store\'s current post-delivery contact plan', params: StoreParams, response: { 200: PlanViewSchema, 404: ErrorBodySchema } },
+    schema: { tags: ['plans'], summary: 'The store\'s current post-delivery contact plan', params: StoreParamsSchema, response: { 200: PlanViewSchema, 404: ErrorBodySchema } },
   }, async (req) => {
     assertStoreAccess(actorOf(req), req.params.storeId);
     const plan = await currentPlan(db, req.params.storeId);
@@ -36,7 +36,7 @@ export const planRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =>
   app.put('/v1/stores/:storeId/plan', {
     schema: {
       tags: ['plans'], summary: 'Save a new plan version; new deliveries use it, running ones keep theirs',
-      params: StoreParams, body: ContactPlanSchema, response: { 200: PlanViewSchema, 400: ErrorBodySchema, 404: ErrorBodySchema },
+      params: StoreParamsSchema, body: ContactPlanSchema, response: { 200: PlanViewSchema, 400: ErrorBodySchema, 404: ErrorBodySchema },
     },
   }, async (req) => {
     const actor = actorOf(req);
@@ -52,8 +52,8 @@ export const planRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =>
   app.post('/v1/stores/:storeId/plan/preview', {
     schema: {
       tags: ['plans'], summary: 'The dated schedule a delivery would get, after quiet hours and the customer\'s window',
-      params: StoreParams,
-      body: z.strictObject({ deliveredAt: z.iso.datetime({ offset: true }), contactWindow: ContactWindowSchema.optional() }),
+      params: StoreParamsSchema,
+      body: z.strictObject({ deliveredAt: boundedDateTime(), contactWindow: ContactWindowSchema.optional() }),
       response: {
         200: z.object({ planVersion: z.number(), timeZone: z.string(), steps: z.array(z.object({ key: z.string(), title: z.string(), kind: z.string(), role: z.string(), channel: z.string(), dueStart: z.string(), dueEnd: z.string() })) }),
         404: ErrorBodySchema,

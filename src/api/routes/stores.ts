@@ -1,34 +1,36 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isValidTimeZone } from '../../domain/contact-window';
-import { normalizePhone } from '../../domain/phone';
+import { checkPhone, PhoneSchema } from '../../domain/phone';
+import { safeName } from '../../domain/text';
 import type { Db } from '../../db/client';
 import { actorOf, assertAdmin, assertStoreAccess, generateApiKey } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
+import { ExternalIdSchema, StoreIdSchema, StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 import { createDefaultPlan } from './plans';
 
 export const StoreInputSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, e.g. sh-pudong'),
-  name: z.string().trim().min(1).max(100),
+  id: StoreIdSchema,
+  name: safeName(100),
   timeZone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
-  serviceHotline: z.string().trim().max(30).optional(),
+  /**
+   * Required: the built-in farewell SMS gives it (and the consultant's phone, which falls back to
+   * it), and so does the reply to HELP. Kept as the store writes it, e.g. 400-800-1234.
+   */
+  serviceHotline: z.string({ error: 'required: the farewell SMS and the HELP reply give customers this number' }).trim().max(30)
+    .refine((raw) => checkPhone(raw, 'call').ok, 'must be a number customers can call, e.g. 400-800-1234 or 021-6279 8888'),
 });
 
 export const STAFF_ROLES = ['consultant', 'supervisor', 'cr_specialist', 'manager', 'general_manager'] as const;
 
 const StaffInputSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: safeName(100),
   role: z.enum(STAFF_ROLES),
-  phone: z.string().optional().transform((raw, ctx) => {
-    if (raw === undefined) return undefined;
-    const phone = normalizePhone(raw);
-    if (!phone) ctx.addIssue({ code: 'custom', message: 'must be an E.164 number or an 11-digit mainland mobile number' });
-    return phone ?? undefined;
-  }),
-  email: z.email().optional(),
+  phone: PhoneSchema.optional(),
+  email: z.email().max(254).optional(),
   active: z.boolean().default(true),
-  supervisorExternalId: z.string().min(1).max(64).nullable().optional()
+  supervisorExternalId: ExternalIdSchema.nullable().optional()
     .describe('a consultant\'s team: the externalId of the active supervisor of this store who makes the day 4-6 call; null leaves the team'),
 });
 
@@ -83,7 +85,7 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
   app.put('/v1/stores/:storeId/staff/:externalId', {
     schema: {
       tags: ['staff'], summary: 'Add or update a staff member and their role at the store (DMS sync)',
-      params: z.object({ storeId: z.string(), externalId: z.string().min(1).max(64) }),
+      params: StoreParamsSchema.extend({ externalId: ExternalIdSchema }),
       body: StaffInputSchema,
       response: { 200: StaffViewSchema, 400: ErrorBodySchema },
     },
@@ -102,7 +104,7 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
   });
 
   app.get('/v1/stores/:storeId/staff', {
-    schema: { tags: ['staff'], summary: 'The store\'s staff and their roles', params: z.object({ storeId: z.string() }), response: { 200: z.array(StaffViewSchema) } },
+    schema: { tags: ['staff'], summary: 'The store\'s staff and their roles', params: StoreParamsSchema, response: { 200: z.array(StaffViewSchema) } },
   }, async (req) => {
     assertStoreAccess(actorOf(req), req.params.storeId);
     const staff = await db.staff.findMany({ where: { storeId: req.params.storeId }, orderBy: [{ role: 'asc' }, { name: 'asc' }] });
@@ -112,7 +114,7 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
   app.post('/v1/api-keys', {
     schema: {
       tags: ['auth'], summary: 'Issue an API key (admin); the key is shown once and stored hashed',
-      body: z.strictObject({ name: z.string().min(1).max(100), role: z.enum(['admin', 'integration']), storeId: z.string().nullable() }),
+      body: z.strictObject({ name: safeName(100), role: z.enum(['admin', 'integration']), storeId: StoreIdSchema.nullable() }),
       response: { 201: z.object({ id: z.string(), key: z.string() }), 400: ErrorBodySchema },
     },
   }, async (req, reply) => {

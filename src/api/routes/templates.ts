@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ChannelSchema, PurposeSchema } from '../../domain/consent';
 import { smsSegments } from '../../domain/sms-segments';
+import { safeNote, safeText } from '../../domain/text';
 import {
   DEFAULT_TEMPLATES, LocaleSchema, renderTemplate, type Template, TEMPLATE_VARIABLE_SAMPLES, TemplateProblem,
   TemplateSchema, TemplateVariableMissingError, unsupportedVariableProblems, validateTemplate,
@@ -9,23 +10,24 @@ import {
 import { templateFromRow } from '../../messaging/template-store';
 import { actorOf, assertAdmin, assertStoreAccess } from '../auth';
 import { ErrorBodySchema, HttpError, notFound } from '../errors';
+import { StoreIdSchema, StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 
 const TemplateParams = z.object({
-  storeId: z.string().min(1),
-  key: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected kebab-case, e.g. delivery-thank-you'),
+  storeId: StoreIdSchema,
+  key: z.string().max(64).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected kebab-case, e.g. delivery-thank-you'),
   locale: LocaleSchema,
   channel: ChannelSchema,
 });
 
 const TemplateInputSchema = z.strictObject({
   purpose: PurposeSchema,
-  subject: z.string().optional(),
-  body: z.string(),
-  html: z.string().optional(),
-  variables: z.array(z.string()),
+  subject: safeText(200).optional(),
+  body: safeNote(20_000),
+  html: safeNote(100_000).optional(),
+  variables: z.array(z.string().max(64)).max(20),
   /** Values to render the sample with instead of the built-in samples, e.g. a long store name. */
-  sample: z.record(z.string(), z.string()).optional(),
+  sample: z.record(z.string().max(64), z.string().max(500)).optional(),
 });
 
 const ProblemSchema = z.object({ field: z.string(), message: z.string() });
@@ -89,7 +91,7 @@ export const templateRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }
   app.get('/v1/stores/:storeId/templates', {
     schema: {
       tags: ['templates'], summary: 'The templates the store\'s messages use: its own, and the built-in ones it has not replaced',
-      params: z.object({ storeId: z.string().min(1) }),
+      params: StoreParamsSchema,
       response: { 200: z.array(TemplateViewSchema), 404: ErrorBodySchema },
     },
   }, async (req) => {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConsentSource } from '../../domain/consent';
 import { classifyInboundSms, helpReply, type InboundSmsClassification } from '../../domain/opt-out';
 import { normalizePhone } from '../../domain/phone';
+import { safeNote, safeText } from '../../domain/text';
 import { LocaleSchema } from '../../domain/templates';
 import { Prisma } from '../../generated/prisma/client';
 import { statusFromTwilio } from '../../messaging/delivery-status';
@@ -54,9 +55,9 @@ const BounceSchema = z
   .strictObject({
     messageId: z.uuid().optional(),
     /** The Message-ID header of the bounced mail, with or without angle brackets. */
-    providerId: z.string().min(1).max(500).optional(),
+    providerId: safeText(500).optional(),
     type: z.enum(['hard', 'soft']),
-    diagnostic: z.string().max(2000).optional(),
+    diagnostic: safeNote(2000).optional(),
   })
   .refine((b) => b.messageId || b.providerId, { message: 'give messageId or providerId', path: ['messageId'] });
 
