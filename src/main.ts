@@ -8,7 +8,9 @@ import { Stack } from './stack';
 
 /**
  * `npm start`: the whole product on embedded defaults (or on whatever the configuration points
- * at), with readable logs. Ctrl-C stops every process cleanly; the data stays in DATA_DIR.
+ * at), with readable logs. A crashed service is started again; Ctrl-C, or SIGINT/SIGTERM to this
+ * process (`npm start` execs it, so npm's PID is this one's parent and passes signals on), stops
+ * every process cleanly; the data stays in DATA_DIR.
  */
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const COLORS: Record<string, number> = { postgres: 34, temporal: 35, maildev: 36, worker: 33, api: 32 };
@@ -65,6 +67,8 @@ async function main(): Promise<void> {
       smtp: config.MAILDEV_SMTP_PORT, smtpWeb: config.MAILDEV_WEB_PORT, api: config.API_PORT,
     },
     output: { line: printLine },
+    // A service that dies on its own is started again (with back-off) rather than ending the product.
+    supervise: true,
   });
   const stop = async (code: number) => {
     if (stopping) return;
@@ -97,16 +101,6 @@ async function main(): Promise<void> {
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
-
-  // If a service dies on its own, stop the rest rather than limp along.
-  for (const service of stack.services) {
-    void service.exited.then((code) => {
-      if (!stopping) {
-        process.stderr.write(`${service.name} exited (${code}); stopping\n`);
-        void stop(1);
-      }
-    });
-  }
 }
 
 void main();

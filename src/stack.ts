@@ -11,9 +11,12 @@ import { temporalBinaries } from './temporal/toolchain';
  * Starts the whole product as child processes: the embedded PostgreSQL, the Temporal dev server,
  * a local SMTP sink (MailDev), the worker and the API, each skipped when the configuration points
  * at an external one. `npm start` (src/main.ts) and the end-to-end tests use the same code.
+ * Supervised (`npm start`), a service that dies on its own is started again, after a pause that
+ * doubles with each quick failure: a crash loop does not spin, a rare crash costs a second.
  */
 const ROOT = path.resolve(__dirname, '..');
 const TSX = ['--import', 'tsx'];
+export const RESTART = { firstDelayMs: 1000, maxDelayMs: 30_000, /** up this long, a crash counts as the first again */ stableMs: 60_000 };
 
 export interface StackOptions {
   dataDir: string;
@@ -25,6 +28,8 @@ export interface StackOptions {
   output: { line: (service: string, line: string) => void } | { file: string };
   /** Leave these to the caller (e.g. a test that kills and restarts the worker itself). */
   skip?: ('worker' | 'api')[];
+  /** Start a service again when it exits on its own (`npm start`); tests that kill services themselves leave it off. */
+  supervise?: boolean;
 }
 
 export interface Service {
@@ -32,6 +37,8 @@ export interface Service {
   child: ChildProcess;
   exited: Promise<number | null>;
 }
+
+const running = (s: Service) => s.child.exitCode === null && s.child.signalCode === null;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,6 +60,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
+  // Not ready in time: gone, so that a supervisor can start it afresh.
+  service?.child.kill('SIGKILL');
   throw new Error(`${what} was not ready after ${timeoutMs / 1000}s`);
 }
 
@@ -75,6 +84,10 @@ export class Stack {
   readonly services: Service[] = [];
   readonly env: Record<string, string | undefined>;
   private log?: WriteStream;
+  private stopping = false;
+  private readonly stoppedOnPurpose = new WeakSet<Service>();
+  private readonly quickFailures = new Map<string, number>();
+  private readonly pendingRestarts = new Set<NodeJS.Timeout>();
 
   constructor(private readonly opts: StackOptions) {
     this.env = { ...opts.env, DATA_DIR: opts.dataDir };
@@ -84,23 +97,52 @@ export class Stack {
     return `http://127.0.0.1:${this.opts.ports.api}`;
   }
 
-  /** Starts a service process; its output goes where the options say, line by line. */
-  spawnService(name: string, command: string, args: string[], env = this.env): Service {
+  /**
+   * Starts a service process; its output goes where the options say, line by line. `relaunch`
+   * (the method that started it) is what a supervised stack calls when it dies on its own.
+   */
+  spawnService(name: string, command: string, args: string[], env = this.env, relaunch?: () => Promise<Service>): Service {
     const child = spawn(command, args, { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = this.opts.output;
     const write = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (!line.trim()) continue;
-        if ('file' in out) this.logStream().write(`[${name}] ${line}\n`);
-        else out.line(name, line);
-      }
+      for (const line of chunk.toString().split('\n')) if (line.trim()) this.print(name, line);
     };
     child.stdout!.on('data', write);
     child.stderr!.on('data', write);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const startedAt = Date.now();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
+      resolve(code);
+      if (relaunch) this.restartLater(service, code ?? signal, Date.now() - startedAt, relaunch);
+    }));
     const service = { name, child, exited };
-    this.services.push(service);
+    // A restarted service takes its predecessor's place, so that stop() keeps the order of start.
+    const dead = this.services.findIndex((s) => s.name === name && !running(s));
+    if (dead >= 0) this.services[dead] = service;
+    else this.services.push(service);
     return service;
+  }
+
+  private restartLater(service: Service, exit: number | string | null, ranMs: number, relaunch: () => Promise<Service>): void {
+    if (!this.opts.supervise || this.stopping || this.stoppedOnPurpose.has(service)) return;
+    const failures = ranMs > RESTART.stableMs ? 0 : (this.quickFailures.get(service.name) ?? 0) + 1;
+    this.quickFailures.set(service.name, failures);
+    const delayMs = Math.min(RESTART.maxDelayMs, RESTART.firstDelayMs * 2 ** Math.max(0, failures - 1));
+    this.print(service.name, `exited (${exit}); starting it again in ${delayMs / 1000} s`);
+    const timer = setTimeout(() => {
+      this.pendingRestarts.delete(timer);
+      if (this.stopping) return;
+      // A launch that fails has killed its process (waitFor), whose exit schedules the next try.
+      relaunch().then(
+        () => this.print(service.name, 'started again'),
+        (err: unknown) => this.stopping || this.print(service.name, `could not start again: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }, delayMs);
+    this.pendingRestarts.add(timer);
+  }
+
+  private print(name: string, line: string): void {
+    const out = this.opts.output;
+    if ('file' in out) this.logStream().write(`[${name}] ${line}\n`);
+    else out.line(name, line);
   }
 
   private logStream(): WriteStream {
@@ -115,53 +157,60 @@ export class Stack {
   async start(): Promise<void> {
     const { ports, dataDir } = this.opts;
     mkdirSync(dataDir, { recursive: true });
-    const bins = temporalBinaries();
-
-    if (!this.env.DATABASE_URL) {
-      const pg = this.spawnService('postgres', process.execPath, [...TSX, 'src/db/embedded-postgres.ts'], { ...this.env, EMBEDDED_PG_PORT: String(ports.postgres) });
-      let url: string | undefined;
-      pg.child.stdout!.on('data', (chunk: Buffer) => (url ??= /READY (\S+)/.exec(chunk.toString())?.[1]));
-      await waitFor('embedded PostgreSQL', async () => url !== undefined, 60_000, pg);
-      this.env.DATABASE_URL = url;
-    }
+    if (!this.env.DATABASE_URL) await this.startPostgres();
     await migrate(this.env.DATABASE_URL!);
-
-    if (!this.env.TEMPORAL_ADDRESS) {
-      const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.temporal),
-        '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'warn',
-        // SQLite's write-ahead log about doubles the dev server's throughput here (bench/ingest.ts).
-        '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
-        ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
-      args.push(...(this.opts.headless ? ['--headless'] : ['--ui-port', String(ports.temporalUi)]));
-      const temporal = this.spawnService('temporal', bins.cli, args);
-      this.env.TEMPORAL_ADDRESS = `127.0.0.1:${ports.temporal}`;
-      await waitFor('Temporal dev server', async () => {
-        const connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS!, connectTimeout: 1000 });
-        try {
-          await connection.workflowService.describeNamespace({ namespace: this.env.TEMPORAL_NAMESPACE ?? 'default' });
-          return true;
-        } finally {
-          await connection.close();
-        }
-      }, 60_000, temporal);
-    }
-
-    if (!this.env.SMTP_URL) {
-      const args = ['--smtp', String(ports.smtp), '--ip', '127.0.0.1', '--silent', '--mail-directory', path.join(dataDir, 'mail')];
-      args.push(...(this.opts.headless ? ['--disable-web'] : ['--web', String(ports.smtpWeb), '--web-ip', '127.0.0.1']));
-      const maildev = this.spawnService('maildev', process.execPath, [path.join(ROOT, 'node_modules', 'maildev', 'dist', 'bin', 'maildev.js'), ...args]);
-      this.env.SMTP_URL = `smtp://127.0.0.1:${ports.smtp}`;
-      await waitFor('MailDev', portOpen(ports.smtp), 30_000, maildev);
-    }
-
+    if (!this.env.TEMPORAL_ADDRESS) await this.startTemporal();
+    if (!this.env.SMTP_URL) await this.startMaildev();
     this.env.API_PORT = String(ports.api);
     if (!this.opts.skip?.includes('worker')) await this.startWorker();
     if (!this.opts.skip?.includes('api')) await this.startApi();
   }
 
+  private async startPostgres(): Promise<Service> {
+    const env = { ...this.env, EMBEDDED_PG_PORT: String(this.opts.ports.postgres) };
+    const pg = this.spawnService('postgres', process.execPath, [...TSX, 'src/db/embedded-postgres.ts'], env, () => this.startPostgres());
+    let url: string | undefined;
+    pg.child.stdout!.on('data', (chunk: Buffer) => (url ??= /READY (\S+)/.exec(chunk.toString())?.[1]));
+    await waitFor('embedded PostgreSQL', async () => url !== undefined, 60_000, pg);
+    this.env.DATABASE_URL = url;
+    return pg;
+  }
+
+  private async startTemporal(): Promise<Service> {
+    const { ports, dataDir } = this.opts;
+    const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.temporal),
+      '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'warn',
+      // SQLite's write-ahead log about doubles the dev server's throughput here (bench/ingest.ts).
+      '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
+      ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
+    args.push(...(this.opts.headless ? ['--headless'] : ['--ui-port', String(ports.temporalUi)]));
+    const temporal = this.spawnService('temporal', temporalBinaries().cli, args, this.env, () => this.startTemporal());
+    this.env.TEMPORAL_ADDRESS = `127.0.0.1:${ports.temporal}`;
+    await waitFor('Temporal dev server', async () => {
+      const connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS!, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace: this.env.TEMPORAL_NAMESPACE ?? 'default' });
+        return true;
+      } finally {
+        await connection.close();
+      }
+    }, 60_000, temporal);
+    return temporal;
+  }
+
+  private async startMaildev(): Promise<Service> {
+    const { ports, dataDir } = this.opts;
+    const args = ['--smtp', String(ports.smtp), '--ip', '127.0.0.1', '--silent', '--mail-directory', path.join(dataDir, 'mail')];
+    args.push(...(this.opts.headless ? ['--disable-web'] : ['--web', String(ports.smtpWeb), '--web-ip', '127.0.0.1']));
+    const maildev = this.spawnService('maildev', process.execPath, [path.join(ROOT, 'node_modules', 'maildev', 'dist', 'bin', 'maildev.js'), ...args], this.env, () => this.startMaildev());
+    this.env.SMTP_URL = `smtp://127.0.0.1:${ports.smtp}`;
+    await waitFor('MailDev', portOpen(ports.smtp), 30_000, maildev);
+    return maildev;
+  }
+
   async startWorker(): Promise<Service> {
     // A bounded heap makes V8 collect evicted workflows' garbage early instead of growing toward its default limit.
-    const worker = this.spawnService('worker', process.execPath, ['--max-old-space-size=256', ...TSX, 'src/worker.ts']);
+    const worker = this.spawnService('worker', process.execPath, ['--max-old-space-size=256', ...TSX, 'src/worker.ts'], this.env, () => this.startWorker());
     let ready = false;
     worker.child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('worker started')) ready = true;
@@ -171,14 +220,15 @@ export class Stack {
   }
 
   async startApi(): Promise<Service> {
-    const api = this.spawnService('api', process.execPath, [...TSX, 'src/api/main.ts']);
+    const api = this.spawnService('api', process.execPath, [...TSX, 'src/api/main.ts'], this.env, () => this.startApi());
     await waitFor('API', async () => (await fetch(`${this.apiUrl}/health`)).ok, 60_000, api);
     return api;
   }
 
   /** Stops one service: SIGTERM, then SIGKILL if it is still there after the grace period. */
   async stopService(service: Service, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
-    if (service.child.exitCode === null && service.child.signalCode === null) {
+    this.stoppedOnPurpose.add(service);
+    if (running(service)) {
       service.child.kill(signal);
       const timer = setTimeout(() => service.child.kill('SIGKILL'), graceMs);
       await service.exited;
@@ -189,6 +239,8 @@ export class Stack {
 
   /** Stops everything in reverse order of start, so the database goes last. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.pendingRestarts) clearTimeout(timer);
     for (const service of [...this.services].reverse()) await this.stopService(service);
     await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
   }
