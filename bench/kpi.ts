@@ -10,7 +10,7 @@
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Client as PgClient } from 'pg';
-import { FOLLOW_UP_KPIS, KPI_KEYS, KpiKey, RANKING_METRICS, resolvePeriod } from '../src/domain/kpi';
+import { DeliveryKpiKey, FOLLOW_UP_KPIS, isFollowUpKpi, KPI_KEYS, KpiKey, RANKING_METRICS, resolvePeriod } from '../src/domain/kpi';
 import { PrismaClient } from '../src/generated/prisma/client';
 import { createKpiQueries } from '../src/kpi/queries';
 import type { KpiFilter } from '../src/kpi/sql';
@@ -35,16 +35,16 @@ interface Endpoint {
 }
 
 const ENDPOINTS: Endpoint[] = [
-  { name: 'GET /v1/kpis (all 7 KPIs)', path: (s) => `/v1/kpis?${s.query}`, sql: (q, f) => q.tallies(f) },
+  { name: `GET /v1/kpis (all ${KPI_KEYS.length} KPIs)`, path: (s) => `/v1/kpis?${s.query}`, sql: (q, f) => q.tallies(f) },
   ...RANKING_METRICS.map((metric): Endpoint => ({
-    name: `GET /v1/kpis/ranking?metric=${metric}`, path: (s) => `/v1/kpis/ranking?metric=${metric}&${s.query}`, sql: (q, f) => q.byAssignee(metric, f),
+    name: `GET /v1/kpis/ranking?metric=${metric}`, path: (s) => `/v1/kpis/ranking?metric=${metric}&${s.query}`, sql: (q, f) => (isFollowUpKpi(metric) ? q.byAssignee(metric, f) : q.byConsultant(metric, f)),
   })),
   ...KPI_KEYS.map((key: KpiKey): Endpoint => ({
     name: `GET /v1/kpis/${key}/rows`,
     path: (s) => `/v1/kpis/${key}/rows?${s.query}`,
     sql: (q, f) => (key in FOLLOW_UP_KPIS
       ? q.followUpRows(key as keyof typeof FOLLOW_UP_KPIS, f, { limit: 101 })
-      : q.deliveryRows(key as 'deliverySatisfaction' | 'promisesKept', f, { limit: 101 })),
+      : q.deliveryRows(key as DeliveryKpiKey, f, { limit: 101 })),
   })),
 ];
 
@@ -59,13 +59,13 @@ function storeMonth(random: () => number, stores: string[]): Scope {
   const m = 1 + Math.floor(random() * 12);
   const from = `${YEAR}-${String(m).padStart(2, '0')}-01`;
   const to = m === 12 ? `${YEAR + 1}-01-01` : `${YEAR}-${String(m + 1).padStart(2, '0')}-01`;
-  return { name: 'store-month', query: `storeId=${storeId}&from=${from}&to=${to}`, filter: { storeId, ...period(from, to) } };
+  return { name: 'store-month', query: `storeId=${storeId}&from=${from}&to=${to}`, filter: { storeId, ...period(from, to), asOf: new Date() } };
 }
 
 function groupYear(): Scope {
   const from = `${YEAR}-01-01`;
   const to = `${YEAR + 1}-01-01`;
-  return { name: 'group-year', query: `from=${from}&to=${to}`, filter: period(from, to) };
+  return { name: 'group-year', query: `from=${from}&to=${to}`, filter: { ...period(from, to), asOf: new Date() } };
 }
 
 async function timed(bs: BenchStack, path: string): Promise<number> {

@@ -4,7 +4,8 @@
  * written once. Pure: no I/O.
  *
  * Seed 000 p.79: a rate is only meaningful when every due follow-up is in the denominator,
- * including those never done (missed, failed, still open past their window).
+ * including those never done (missed, failed, still open past their window). "Due" reads the
+ * plan's required window (dueStart/dueEnd), which never moves when a customer asks for another time.
  */
 import { DateTime } from 'luxon';
 import type { FollowUpStatus } from './outcome';
@@ -13,8 +14,11 @@ export const KPI_KEYS = [
   'satisfaction',
   'recordingCompletion',
   'timeliness',
+  'recordedLate',
   'deliverySatisfaction',
+  'appointmentRate',
   'promisesKept',
+  'dataAccuracy',
   'csat',
   'nps',
 ] as const;
@@ -24,8 +28,11 @@ export const KPI_LABELS: Record<KpiKey, { zh: string; en: string }> = {
   satisfaction: { zh: '售后跟踪客户满意率', en: 'Post-sale follow-up satisfaction' },
   recordingCompletion: { zh: '客户跟踪录入完成率', en: 'Follow-up recording completion' },
   timeliness: { zh: '跟踪及时率', en: 'Follow-up timeliness' },
+  recordedLate: { zh: '补录跟踪（交车信息晚于回访期限录入，不计入及时率）', en: 'Recorded late (the delivery reached the system after the call was due; kept out of timeliness)' },
   deliverySatisfaction: { zh: '交车服务满意率', en: 'Delivery satisfaction' },
+  appointmentRate: { zh: '交车预约率', en: 'Delivery appointment rate' },
   promisesKept: { zh: '承诺条件兑现率', en: 'Promises kept' },
+  dataAccuracy: { zh: '基盘信息准确率', en: 'Base data accuracy' },
   csat: { zh: '客户满意度评分 (CSAT)', en: 'Customer satisfaction score (CSAT)' },
   nps: { zh: '净推荐值 (NPS)', en: 'Net Promoter Score (NPS)' },
 };
@@ -52,9 +59,13 @@ export const NPS_DETRACTOR_MAX = 6;
  */
 export type FollowUpCondition =
   | { status: readonly FollowUpStatus[] }
-  | { field: 'satisfied'; equals: boolean }
+  /** an unanswered question (null) equals neither true nor false */
+  | { field: 'satisfied' | 'contactDataCorrect' | 'survey' | 'recordedLate'; equals: boolean }
+  | { field: 'contactDataCorrect'; answered: true }
   /** answered, and inside [min, max] when given */
-  | { field: 'csat' | 'nps'; min?: number; max?: number };
+  | { field: 'csat' | 'nps'; min?: number; max?: number }
+  /** the required window has closed when the KPI is read: a call still inside it is not late, nor on time, yet */
+  | { windowClosed: true };
 
 export interface FollowUpKpiDefinition {
   denominator: readonly FollowUpCondition[];
@@ -64,14 +75,25 @@ export interface FollowUpKpiDefinition {
 }
 
 const completed: FollowUpCondition = { status: COMPLETED_STATUSES };
+const windowClosed: FollowUpCondition = { windowClosed: true };
+/**
+ * CSAT and NPS are the survey step's answers, by phone or by SMS/email alike (so whatever the
+ * call's own status); a score given on another call (the consultant's day-2 call) is not a survey answer.
+ */
+const surveyAnswer: FollowUpCondition = { field: 'survey', equals: true };
 
 export const FOLLOW_UP_KPIS = {
   satisfaction: { denominator: [completed], numerator: [{ field: 'satisfied', equals: true }] },
   recordingCompletion: { denominator: [], numerator: [{ status: RECORDED_STATUSES }] },
-  timeliness: { denominator: [], numerator: [{ status: ON_TIME_STATUSES }] },
-  csat: { denominator: [completed, { field: 'csat' }], numerator: [{ field: 'csat', min: CSAT_SATISFIED_MIN }] },
+  /** Calls recorded late (the delivery reached the system after their window closed) are counted apart, in recordedLate. */
+  timeliness: { denominator: [windowClosed, { field: 'recordedLate', equals: false }], numerator: [{ status: ON_TIME_STATUSES }] },
+  /** How late the DMS feed is: the share of closed-window calls that nobody could have made on time. */
+  recordedLate: { denominator: [windowClosed], numerator: [{ field: 'recordedLate', equals: true }] },
+  /** I-2: of the calls that checked the customer's contact data, those that found it correct. */
+  dataAccuracy: { denominator: [{ field: 'contactDataCorrect', answered: true }], numerator: [{ field: 'contactDataCorrect', equals: true }] },
+  csat: { denominator: [surveyAnswer, { field: 'csat' }], numerator: [{ field: 'csat', min: CSAT_SATISFIED_MIN }] },
   nps: {
-    denominator: [completed, { field: 'nps' }],
+    denominator: [surveyAnswer, { field: 'nps' }],
     numerator: [{ field: 'nps', min: NPS_PROMOTER_MIN }],
     subtract: [{ field: 'nps', max: NPS_DETRACTOR_MAX }],
   },
@@ -81,14 +103,16 @@ export type FollowUpKpiKey = keyof typeof FOLLOW_UP_KPIS;
 /**
  * What a delivery shows through its completed follow-ups:
  * - delivered: every delivery, surveyed or not (a survey never done still counts);
+ * - byAppointment: the customer booked the delivery (Delivery.byAppointment, from the DMS);
  * - surveySatisfied: its survey call was completed with a satisfied answer, and no completed survey call was dissatisfied;
  * - promisesAnswered: at least one completed follow-up recorded whether the deal's promises were kept;
  * - promisesAllKept: at least one recorded that they were, and none that they were not.
  */
-export type DeliveryFact = 'delivered' | 'surveySatisfied' | 'promisesAnswered' | 'promisesAllKept';
+export type DeliveryFact = 'delivered' | 'byAppointment' | 'surveySatisfied' | 'promisesAnswered' | 'promisesAllKept';
 
 export const DELIVERY_KPIS = {
   deliverySatisfaction: { denominator: 'delivered', numerator: 'surveySatisfied' },
+  appointmentRate: { denominator: 'delivered', numerator: 'byAppointment' },
   promisesKept: { denominator: 'promisesAnswered', numerator: 'promisesAllKept' },
 } as const satisfies Record<string, { denominator: DeliveryFact; numerator: DeliveryFact }>;
 export type DeliveryKpiKey = keyof typeof DELIVERY_KPIS;
@@ -97,8 +121,11 @@ export function isFollowUpKpi(key: KpiKey): key is FollowUpKpiKey {
   return key in FOLLOW_UP_KPIS;
 }
 
-/** The per-person ranking (排序法, seed 004 p.101) ranks on these. */
-export const RANKING_METRICS = ['timeliness', 'satisfaction', 'recordingCompletion'] as const satisfies readonly FollowUpKpiKey[];
+/**
+ * The per-person ranking (排序法, seed 004 p.101) ranks on these: follow-up rates per assignee,
+ * the appointment rate per consultant who sold the car.
+ */
+export const RANKING_METRICS = ['timeliness', 'satisfaction', 'recordingCompletion', 'dataAccuracy', 'appointmentRate'] as const satisfies readonly KpiKey[];
 export type RankingMetric = (typeof RANKING_METRICS)[number];
 
 /** Half away from zero, as people round by hand (and PostgreSQL's round(numeric)). */

@@ -11,7 +11,6 @@ import {
   KPI_KEYS,
   KpiKey,
   KpiTallies,
-  RankingMetric,
 } from '../domain/kpi';
 import { Prisma } from '../generated/prisma/client';
 import { DELIVERY_FACT_SQL, DELIVERY_FACTS_JOIN, deliveriesIn, followUpKpiSql, followUpsDue, KpiFilter } from './sql';
@@ -35,9 +34,13 @@ export interface FollowUpKpiRow {
   assigneeId: string | null;
   dueEnd: Date;
   status: string;
+  survey: boolean;
+  recordedLate: boolean;
   satisfied: boolean | null;
   csat: number | null;
   nps: number | null;
+  contactDataCorrect: boolean | null;
+  answerChannel: string | null;
   inNumerator: boolean;
   subtracted: boolean;
 }
@@ -48,6 +51,7 @@ export interface DeliveryKpiRow {
   consultantId: string;
   deliveredAt: Date;
   status: string;
+  byAppointment: boolean;
   inNumerator: boolean;
 }
 
@@ -65,7 +69,7 @@ export function createKpiQueries(db: Db) {
     /** Numerator and denominator of every KPI in one statement. */
     async tallies(filter: KpiFilter): Promise<KpiTallies> {
       const followUpColumns = FOLLOW_UP_KEYS.flatMap((key) => {
-        const sql = followUpKpiSql(key);
+        const sql = followUpKpiSql(key, filter.asOf);
         return [
           Prisma.sql`count(*) FILTER (WHERE ${sql.denominator})::int AS ${alias(key, 'd')}`,
           Prisma.sql`count(*) FILTER (WHERE ${sql.numerator})::int AS ${alias(key, 'n')}`,
@@ -79,7 +83,7 @@ export function createKpiQueries(db: Db) {
       const [row] = await db.$queryRaw<Record<string, number>[]>`
         WITH fu AS (
           SELECT ${Prisma.join(followUpColumns)},
-                 coalesce(sum(f.csat) FILTER (WHERE ${followUpKpiSql('csat').denominator}), 0)::int AS "csatSum"
+                 coalesce(sum(f.csat) FILTER (WHERE ${followUpKpiSql('csat', filter.asOf).denominator}), 0)::int AS "csatSum"
           FROM "FollowUp" f
           WHERE ${followUpsDue(filter)}
         ), dl AS (
@@ -96,13 +100,13 @@ export function createKpiQueries(db: Db) {
 
     /** The follow-ups in a KPI's denominator, oldest due first. */
     async followUpRows(key: FollowUpKpiKey, filter: KpiFilter, page: KeysetPage): Promise<FollowUpKpiRow[]> {
-      const sql = followUpKpiSql(key);
+      const sql = followUpKpiSql(key, filter.asOf);
       const after = page.after
         ? Prisma.sql`AND f."dueEnd" >= ${page.after.at}::timestamptz AND (f."dueEnd", f.id) > (${page.after.at}::timestamptz, ${page.after.id}::uuid)`
         : Prisma.empty;
       return db.$queryRaw<FollowUpKpiRow[]>`
         SELECT f.id::text AS id, f."deliveryId"::text AS "deliveryId", f."storeId", f."assigneeId"::text AS "assigneeId",
-               f."dueEnd", f.status, f.satisfied, f.csat, f.nps,
+               f."dueEnd", f.status, f.survey, f."recordedLate", f.satisfied, f.csat, f.nps, f."contactDataCorrect", f."answerChannel",
                ${sql.numerator} AS "inNumerator", ${sql.subtracted} AS subtracted
         FROM "FollowUp" f
         WHERE ${followUpsDue(filter)} AND ${sql.denominator} ${after}
@@ -117,7 +121,7 @@ export function createKpiQueries(db: Db) {
         ? Prisma.sql`AND d."deliveredAt" >= ${page.after.at}::timestamptz AND (d."deliveredAt", d.id) > (${page.after.at}::timestamptz, ${page.after.id}::uuid)`
         : Prisma.empty;
       return db.$queryRaw<DeliveryKpiRow[]>`
-        SELECT d.id::text AS id, d."storeId", d."consultantId"::text AS "consultantId", d."deliveredAt", d.status,
+        SELECT d.id::text AS id, d."storeId", d."consultantId"::text AS "consultantId", d."deliveredAt", d.status, d."byAppointment",
                ${DELIVERY_FACT_SQL[def.numerator]} AS "inNumerator"
         FROM "Delivery" d ${DELIVERY_FACTS_JOIN}
         WHERE ${deliveriesIn(filter)} AND ${DELIVERY_FACT_SQL[def.denominator]} ${after}
@@ -126,8 +130,8 @@ export function createKpiQueries(db: Db) {
     },
 
     /** Numerator and denominator per assignee; unassigned follow-ups belong to nobody's rank. */
-    async byAssignee(metric: RankingMetric, filter: KpiFilter): Promise<StaffTally[]> {
-      const sql = followUpKpiSql(metric);
+    async byAssignee(metric: FollowUpKpiKey, filter: KpiFilter): Promise<StaffTally[]> {
+      const sql = followUpKpiSql(metric, filter.asOf);
       return db.$queryRaw<StaffTally[]>`
         WITH per AS (
           SELECT f."assigneeId" AS id,
@@ -136,6 +140,22 @@ export function createKpiQueries(db: Db) {
           FROM "FollowUp" f
           WHERE ${followUpsDue(filter)} AND f."assigneeId" IS NOT NULL AND ${sql.denominator}
           GROUP BY f."assigneeId"
+        )
+        SELECT per.id::text AS "staffId", s."storeId", s.name, s.role, per.numerator, per.denominator
+        FROM per JOIN "Staff" s ON s.id = per.id`;
+    },
+
+    /** Numerator and denominator per consultant who sold the deliveries. */
+    async byConsultant(metric: DeliveryKpiKey, filter: KpiFilter): Promise<StaffTally[]> {
+      const def = DELIVERY_KPIS[metric];
+      return db.$queryRaw<StaffTally[]>`
+        WITH per AS (
+          SELECT d."consultantId" AS id,
+                 count(*) FILTER (WHERE ${DELIVERY_FACT_SQL[def.numerator]})::int AS numerator,
+                 count(*)::int AS denominator
+          FROM "Delivery" d ${DELIVERY_FACTS_JOIN}
+          WHERE ${deliveriesIn(filter)} AND ${DELIVERY_FACT_SQL[def.denominator]}
+          GROUP BY d."consultantId"
         )
         SELECT per.id::text AS "staffId", s."storeId", s.name, s.role, per.numerator, per.denominator
         FROM per JOIN "Staff" s ON s.id = per.id`;

@@ -23,14 +23,25 @@ export interface KpiFilter {
   from: Date;
   /** exclusive */
   to: Date;
+  /** when the KPI is read (now): windows closed by then count */
+  asOf: Date;
 }
 
-const ANSWER_COLUMNS = { csat: Prisma.raw('f.csat'), nps: Prisma.raw('f.nps') };
+const COLUMNS = {
+  csat: Prisma.raw('f.csat'),
+  nps: Prisma.raw('f.nps'),
+  satisfied: Prisma.raw('f.satisfied'),
+  contactDataCorrect: Prisma.raw('f."contactDataCorrect"'),
+  survey: Prisma.raw('f.survey'),
+  recordedLate: Prisma.raw('f."recordedLate"'),
+};
 
-function conditionSql(c: FollowUpCondition): Prisma.Sql {
+function conditionSql(c: FollowUpCondition, asOf: Date): Prisma.Sql {
   if ('status' in c) return Prisma.sql`f.status IN (${Prisma.join(c.status)})`;
-  if (c.field === 'satisfied') return Prisma.sql`f.satisfied IS NOT DISTINCT FROM ${c.equals}::boolean`;
-  const column = ANSWER_COLUMNS[c.field];
+  if ('windowClosed' in c) return Prisma.sql`f."dueEnd" <= ${asOf}::timestamptz`;
+  if ('equals' in c) return Prisma.sql`${COLUMNS[c.field]} IS NOT DISTINCT FROM ${c.equals}::boolean`;
+  if ('answered' in c) return Prisma.sql`${COLUMNS[c.field]} IS NOT NULL`;
+  const column = COLUMNS[c.field];
   const parts = [Prisma.sql`${column} IS NOT NULL`];
   if (c.min !== undefined) parts.push(Prisma.sql`${column} >= ${c.min}::int`);
   if (c.max !== undefined) parts.push(Prisma.sql`${column} <= ${c.max}::int`);
@@ -38,18 +49,18 @@ function conditionSql(c: FollowUpCondition): Prisma.Sql {
 }
 
 /** Never NULL, so it can stand as a row's boolean as well as in a FILTER clause. */
-function allOf(conditions: readonly FollowUpCondition[]): Prisma.Sql {
+function allOf(conditions: readonly FollowUpCondition[], asOf: Date): Prisma.Sql {
   if (conditions.length === 0) return Prisma.sql`true`;
-  return Prisma.join(conditions.map((c) => Prisma.sql`(${conditionSql(c)})`), ' AND ');
+  return Prisma.join(conditions.map((c) => Prisma.sql`(${conditionSql(c, asOf)})`), ' AND ');
 }
 
 /** A follow-up KPI's predicates on `f`; numerator and subtracted rows are denominator rows by construction. */
-export function followUpKpiSql(key: FollowUpKpiKey): { denominator: Prisma.Sql; numerator: Prisma.Sql; subtracted: Prisma.Sql } {
+export function followUpKpiSql(key: FollowUpKpiKey, asOf: Date): { denominator: Prisma.Sql; numerator: Prisma.Sql; subtracted: Prisma.Sql } {
   const def: FollowUpKpiDefinition = FOLLOW_UP_KPIS[key];
   return {
-    denominator: allOf(def.denominator),
-    numerator: allOf([...def.denominator, ...def.numerator]),
-    subtracted: def.subtract ? allOf([...def.denominator, ...def.subtract]) : Prisma.sql`false`,
+    denominator: allOf(def.denominator, asOf),
+    numerator: allOf([...def.denominator, ...def.numerator], asOf),
+    subtracted: def.subtract ? allOf([...def.denominator, ...def.subtract], asOf) : Prisma.sql`false`,
   };
 }
 
@@ -83,6 +94,7 @@ export const DELIVERY_FACTS_JOIN = Prisma.sql`LEFT JOIN LATERAL (
 /** The DeliveryFact predicates on `x`, each never NULL. */
 export const DELIVERY_FACT_SQL: Record<DeliveryFact, Prisma.Sql> = {
   delivered: Prisma.sql`true`,
+  byAppointment: Prisma.sql`d."byAppointment"`,
   surveySatisfied: Prisma.sql`(x."surveySatisfied" IS TRUE)`,
   promisesAnswered: Prisma.sql`(x."promisesAllKept" IS NOT NULL)`,
   promisesAllKept: Prisma.sql`(x."promisesAllKept" IS TRUE)`,

@@ -11,8 +11,8 @@ let key: string;
 
 beforeAll(async () => {
   env = await createTestDatabase();
-  await createStore(env.db, { id: 'sh-a', name: 'Store A', timeZone: 'Asia/Shanghai' }, 'test');
-  await createStore(env.db, { id: 'sh-b', name: 'Store B', timeZone: 'Asia/Shanghai' }, 'test');
+  await createStore(env.db, { id: 'sh-a', name: 'Store A', timeZone: 'Asia/Shanghai', serviceHotline: '400-800-1234' }, 'test');
+  await createStore(env.db, { id: 'sh-b', name: 'Store B', timeZone: 'Asia/Shanghai', serviceHotline: '400-800-1234' }, 'test');
   key = (await createApiKey(env.db, { name: 'admin', role: 'admin', storeId: null })).key;
   app = await buildServer({ config: parseConfig({ LOG_LEVEL: 'silent' }), db: env.db, temporal: {} as Client });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,5 +1,6 @@
 import {
   csatMean,
+  FOLLOW_UP_KPIS,
   KPI_KEYS,
   KpiKey,
   KpiTally,
@@ -94,6 +95,32 @@ describe('kpiValues', () => {
     // 6 answers summing to 23, of which 4 are 4 or 5: 66.7%, mean 3.83
     const csat = kpiValues(tallies({ csat: { denominator: 6, numerator: 4, subtracted: 0 } }, 23)).find((v) => v.key === 'csat');
     expect(csat).toMatchObject({ numerator: 4, denominator: 6, rate: 66.7, mean: 3.83 });
+  });
+
+  it('gives the appointment rate, base data accuracy and the recorded-late share as plain rates', () => {
+    const values = kpiValues(tallies({
+      appointmentRate: { denominator: 6, numerator: 2, subtracted: 0 }, // 2 of 6 deliveries booked
+      dataAccuracy: { denominator: 5, numerator: 3, subtracted: 0 }, // 3 of 5 checks found the data right
+      recordedLate: { denominator: 13, numerator: 2, subtracted: 0 }, // 2 of 13 closed-window calls came in late
+    }));
+    const byKey = Object.fromEntries(values.map((v) => [v.key, v]));
+    expect(byKey.appointmentRate).toMatchObject({ label: { zh: '交车预约率' }, numerator: 2, denominator: 6, rate: 33.3 });
+    expect(byKey.dataAccuracy).toMatchObject({ label: { zh: '基盘信息准确率' }, numerator: 3, denominator: 5, rate: 60 });
+    expect(byKey.recordedLate).toMatchObject({ numerator: 2, denominator: 13, rate: 15.4 });
+  });
+});
+
+describe('FOLLOW_UP_KPIS', () => {
+  it('CSAT and NPS count only the survey step\'s answers, whatever the call became (an SMS answer to a missed call counts)', () => {
+    for (const key of ['csat', 'nps'] as const) {
+      expect(FOLLOW_UP_KPIS[key].denominator).toContainEqual({ field: 'survey', equals: true });
+      expect(FOLLOW_UP_KPIS[key].denominator.some((c) => 'status' in c)).toBe(false);
+    }
+  });
+
+  it('timeliness counts only closed windows and keeps recorded-late calls apart', () => {
+    expect(FOLLOW_UP_KPIS.timeliness.denominator).toEqual([{ windowClosed: true }, { field: 'recordedLate', equals: false }]);
+    expect(FOLLOW_UP_KPIS.recordedLate.denominator).toEqual([{ windowClosed: true }]);
   });
 });
 

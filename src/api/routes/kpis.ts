@@ -65,13 +65,18 @@ const KpiSchema = z.discriminatedUnion('key', [
 const PeriodSchema = z.object({ from: z.string(), to: z.string(), timeZone: z.string() });
 
 const FollowUpRowSchema = z.object({
-  followUpId: z.string(), deliveryId: z.string(), storeId: z.string(), assigneeId: z.string().nullable(), dueEnd: z.string(),
-  status: z.string(), satisfied: z.boolean().nullable(), csat: z.number().nullable(), nps: z.number().nullable(),
+  followUpId: z.string(), deliveryId: z.string(), storeId: z.string(), assigneeId: z.string().nullable(),
+  dueEnd: z.string().describe('the end of the plan\'s required window, which never moves'),
+  status: z.string(), survey: z.boolean().describe('the plan\'s survey step: its answers are CSAT and NPS'),
+  recordedLate: z.boolean().describe('the delivery reached the system after this window closed: counted apart from timeliness'),
+  satisfied: z.boolean().nullable(), csat: z.number().nullable(), nps: z.number().nullable(), contactDataCorrect: z.boolean().nullable(),
+  answerChannel: z.string().nullable().describe('how the answer came: phone, sms or email'),
   inNumerator: z.boolean(),
   subtracted: z.boolean().describe('takes one off the numerator (an NPS detractor)'),
 });
 const DeliveryRowSchema = z.object({
-  deliveryId: z.string(), storeId: z.string(), consultantId: z.string(), deliveredAt: z.string(), status: z.string(), inNumerator: z.boolean(),
+  deliveryId: z.string(), storeId: z.string(), consultantId: z.string(), deliveredAt: z.string(), status: z.string(), byAppointment: z.boolean(),
+  inNumerator: z.boolean(),
 });
 const RowsPageSchema = z.discriminatedUnion('subject', [
   z.object({ key: z.enum(KPI_KEYS), subject: z.literal('followUp'), items: z.array(FollowUpRowSchema), nextCursor: z.string().nullable() }),
@@ -105,16 +110,18 @@ export const kpiRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => 
     if (query.staffId && !(await db.staff.findFirst({ where: { id: query.staffId, ...(storeId && { storeId }) }, select: { id: true } }))) {
       throw badRequest('querystring.staffId', storeId ? `no staff member ${query.staffId} at store ${storeId}` : `unknown staff member ${query.staffId}`);
     }
-    const period = resolvePeriod({ from: query.from, to: query.to, timeZone, now: new Date() });
+    const now = new Date();
+    const period = resolvePeriod({ from: query.from, to: query.to, timeZone, now });
     if (!period.ok) throw badRequest(`querystring.${period.field}`, period.message);
-    const filter: KpiFilter = { storeId, staffId: query.staffId, from: period.from, to: period.to };
+    const filter: KpiFilter = { storeId, staffId: query.staffId, from: period.from, to: period.to, asOf: now };
     return { filter, period: { from: period.from.toISOString(), to: period.to.toISOString(), timeZone } };
   }
 
   app.get('/v1/kpis', {
     schema: {
       tags: ['kpis'],
-      summary: 'Every KPI over a period: numerator, denominator and rate (due follow-ups never done count in the denominator)',
+      summary: 'Every KPI over a period: numerator, denominator and rate (due follow-ups never done count in the denominator; '
+        + 'timeliness counts calls whose required window has closed, recorded-late calls apart)',
       querystring: FilterQuerySchema,
       response: {
         200: z.object({ period: PeriodSchema, storeId: z.string().nullable(), staffId: z.string().nullable(), kpis: z.array(KpiSchema) }),
@@ -130,14 +137,15 @@ export const kpiRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => 
   app.get('/v1/kpis/ranking', {
     schema: {
       tags: ['kpis'],
-      summary: 'Staff ranked on one follow-up KPI (排序法), best first; equal rates share a rank; staff with nothing to count are left out',
+      summary: 'Staff ranked on one KPI (排序法), best first: follow-up rates by assignee, the appointment rate by consultant; '
+        + 'equal rates share a rank; staff with nothing to count are left out',
       querystring: FilterQuerySchema.omit({ staffId: true }).extend({ metric: z.enum(RANKING_METRICS) }),
       response: { 200: RankingSchema, 400: ErrorBodySchema, 403: ErrorBodySchema },
     },
   }, async (req) => {
     const { metric } = req.query;
     const { filter, period } = await filterFor(req, req.query);
-    const tallies = await queries.byAssignee(metric, filter);
+    const tallies = isFollowUpKpi(metric) ? await queries.byAssignee(metric, filter) : await queries.byConsultant(metric, filter);
     const ranking = rankByRate(tallies, (a, b) => b.denominator - a.denominator || a.name.localeCompare(b.name, 'zh-CN') || a.staffId.localeCompare(b.staffId));
     return { metric, label: KPI_LABELS[metric], period, storeId: filter.storeId ?? null, ranking };
   });
@@ -164,7 +172,8 @@ export const kpiRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => 
         key, subject: 'followUp' as const,
         items: items.map((r) => ({
           followUpId: r.id, deliveryId: r.deliveryId, storeId: r.storeId, assigneeId: r.assigneeId, dueEnd: r.dueEnd.toISOString(),
-          status: r.status, satisfied: r.satisfied, csat: r.csat, nps: r.nps, inNumerator: r.inNumerator, subtracted: r.subtracted,
+          status: r.status, survey: r.survey, recordedLate: r.recordedLate, satisfied: r.satisfied, csat: r.csat, nps: r.nps,
+          contactDataCorrect: r.contactDataCorrect, answerChannel: r.answerChannel, inNumerator: r.inNumerator, subtracted: r.subtracted,
         })),
         nextCursor: rows.length > limit && last ? encodeCursor(last.dueEnd, last.id) : null,
       };
@@ -175,7 +184,8 @@ export const kpiRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => 
     return {
       key, subject: 'delivery' as const,
       items: items.map((r) => ({
-        deliveryId: r.id, storeId: r.storeId, consultantId: r.consultantId, deliveredAt: r.deliveredAt.toISOString(), status: r.status, inNumerator: r.inNumerator,
+        deliveryId: r.id, storeId: r.storeId, consultantId: r.consultantId, deliveredAt: r.deliveredAt.toISOString(), status: r.status,
+        byAppointment: r.byAppointment, inNumerator: r.inNumerator,
       })),
       nextCursor: rows.length > limit && last ? encodeCursor(last.deliveredAt, last.id) : null,
     };
