@@ -1,5 +1,6 @@
 /**
- * Who gets a task: one rule for call tasks, escalation and data-fix cases, and reassignments.
+ * Who gets a task: one rule for call tasks and for escalation and data-fix cases (and for any
+ * automatic reassignment to come).
  *
  * The fair rule picks, among the store's active holders of a role, the one with the fewest open
  * tasks (follow-ups and cases alike), ties to the longest-serving. Counting and writing must not
