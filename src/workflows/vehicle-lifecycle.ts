@@ -102,7 +102,8 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   const busySteps = new Set<string>();
   async function oneAtATime<T>(stepKey: string, fn: () => Promise<T>): Promise<T> {
     if (!patched('one-answer-at-a-time')) return fn();
-    await condition(() => !busySteps.has(stepKey));
+    // Checked again after every wake-up: two waiters may wake together, and only one may go on.
+    while (busySteps.has(stepKey)) await condition(() => !busySteps.has(stepKey));
     busySteps.add(stepKey);
     try {
       return await fn();

@@ -100,7 +100,7 @@ async function giveWork(storeId: string, deliveryId: string, assigneeId: string,
 }
 
 function outcome(followUpId: string, completedAt: string, o: RecordOutcomeInput['outcome'], extra: Partial<RecordOutcomeInput> = {}): RecordOutcomeInput {
-  return { followUpId, completedAt: shanghai(completedAt).toISOString(), outcome: o, retryAfterMinutes: 120, ...extra };
+  return { followUpId, completedAt: shanghai(completedAt).toISOString(), outcome: o, retryAfterMinutes: 120, attemptNumber: 1, ...extra };
 }
 
 describe('openFollowUp', () => {

@@ -2,8 +2,8 @@ import { Context } from '@temporalio/activity';
 import type { Activities } from '../../src/activities';
 import type { OpenFollowUpInput } from '../../src/activities/follow-ups';
 import type { SendMessageInput, SendMessageResult } from '../../src/activities/messaging';
-import { DEFAULT_CUSTOMER_WINDOW } from '../../src/domain/contact-window';
-import { completionStatus, outcomeHasProblem } from '../../src/domain/outcome';
+import { ContactWindow, DEFAULT_CUSTOMER_WINDOW } from '../../src/domain/contact-window';
+import { callOutcomeEffect, outcomeHasProblem } from '../../src/domain/outcome';
 import { rescheduleCall } from '../../src/domain/plan';
 
 /** One recorded activity call: its typed input and the workflow time at which it was scheduled. */
@@ -18,22 +18,28 @@ export interface FakeHooks {
 }
 
 interface FakeFollowUp {
+  deliveryId: string;
   stepKey: string;
   dueEnd: Date;
   attempts: number;
   maxAttempts: number;
   status: string;
   mandatory: boolean;
+  csat?: number;
 }
 
 /**
- * In-memory stand-ins for every activity, following the same domain rules as the real ones
- * (on time vs late, retries inside the window, closing never overwrites). Results carry IDs only,
- * so recorded histories hold no personal data.
+ * In-memory stand-ins for every activity. They apply the product's own rules (callOutcomeEffect,
+ * rescheduleCall with the customer's window, closing never overwrites) rather than copies of them,
+ * so a rule wrong in the product is wrong here too. Results carry IDs only, so recorded histories
+ * hold no personal data. `windows` holds each delivery's customer window, as the database would.
  */
 export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}) {
   const calls: ActivityCall[] = [];
   const followUps = new Map<string, FakeFollowUp>();
+  const windows = new Map<string, ContactWindow>();
+  const nextAllowed = (fu: FakeFollowUp) => (at: Date) =>
+    rescheduleCall({ requestedAt: at, customerWindow: windows.get(fu.deliveryId) ?? DEFAULT_CUSTOMER_WINDOW, timeZone });
 
   function record<K extends keyof Activities>(name: K, input: Parameters<Activities[K]>[0]): void {
     // The time the workflow scheduled the activity: the test server's (skipped) clock, not the wall clock.
@@ -58,7 +64,8 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
       const followUpId = `fu-${input.deliveryId}-${input.stepKey}`;
       if (!followUps.has(followUpId)) {
         followUps.set(followUpId, {
-          stepKey: input.stepKey, dueEnd: new Date(input.dueEnd), attempts: 0, maxAttempts: input.maxAttempts, status: 'open', mandatory: input.mandatory,
+          deliveryId: input.deliveryId, stepKey: input.stepKey, dueEnd: new Date(input.dueEnd), attempts: 0, maxAttempts: input.maxAttempts,
+          status: 'open', mandatory: input.mandatory,
         });
       }
       return { followUpId, assigneeId: `staff-${input.role}` };
@@ -66,18 +73,17 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
     async recordOutcome(input) {
       record('recordOutcome', input);
       const fu = followUp(input.followUpId);
-      const completedAt = new Date(input.completedAt);
-      fu.attempts++;
-      if (!input.outcome.reached) {
-        const exhausted = fu.attempts >= fu.maxAttempts;
-        fu.status = exhausted ? 'failed' : 'open';
-        const nextAttemptAt = exhausted
-          ? null
-          : rescheduleCall({ requestedAt: new Date(completedAt.getTime() + input.retryAfterMinutes * 60_000), customerWindow: DEFAULT_CUSTOMER_WINDOW, timeZone }).toISOString();
-        return { status: fu.status, attempts: fu.attempts, nextAttemptAt, problem: false };
-      }
-      fu.status = completionStatus(completedAt, fu.dueEnd);
-      return { status: fu.status, attempts: fu.attempts, nextAttemptAt: null, problem: outcomeHasProblem(input.outcome) };
+      const effect = callOutcomeEffect({
+        task: fu, outcome: input.outcome, completedAt: new Date(input.completedAt), retryAfterMinutes: input.retryAfterMinutes, nextAllowed: nextAllowed(fu),
+      });
+      Object.assign(fu, { status: effect.status, attempts: effect.attempts });
+      return { ...effect, nextAttemptAt: effect.nextAttemptAt?.toISOString() ?? null };
+    },
+    async recordSurveyScore(input) {
+      record('recordSurveyScore', input);
+      const fu = followUp(input.followUpId);
+      fu.csat ??= input.csat;
+      return { problem: outcomeHasProblem({ reached: true, csat: input.csat }) };
     },
     async closeFollowUp(input) {
       record('closeFollowUp', input);
@@ -88,9 +94,10 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
     async rescheduleFollowUp(input) {
       record('rescheduleFollowUp', input);
       const fu = followUp(input.followUpId);
-      const dueStart = rescheduleCall({ requestedAt: new Date(input.requestedAt), customerWindow: DEFAULT_CUSTOMER_WINDOW, timeZone });
-      fu.dueEnd = new Date(Math.max(fu.dueEnd.getTime(), dueStart.getTime() + 60 * 60_000));
-      return { dueStart: dueStart.toISOString(), dueEnd: fu.dueEnd.toISOString() };
+      return { requestedAt: input.requestedAt, nextAttemptAt: nextAllowed(fu)(new Date(input.requestedAt)).toISOString() };
+    },
+    async endDelivery(input) {
+      record('endDelivery', input);
     },
     async markMandatory(input) {
       record('markMandatory', input);
@@ -98,7 +105,8 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
     },
     async openEscalationCase(input) {
       record('openEscalationCase', input);
-      return { caseId: `case-${input.followUpId}-${input.reason}`, assigneeId: 'staff-cr_specialist' };
+      const subject = 'followUpId' in input ? input.followUpId : input.inboundMessageId;
+      return { caseId: `case-${subject}-${input.reason}`, assigneeId: 'staff-cr_specialist' };
     },
   };
 
@@ -107,5 +115,5 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
     return calls.filter((c): c is Extract<ActivityCall, { name: K }> => c.name === name);
   }
 
-  return { activities, calls, callsOf };
+  return { activities, calls, callsOf, windows };
 }

@@ -17,8 +17,10 @@ export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
 /**
  * v1: the first release. v2: patches 'mark-mandatory-opened-meanwhile' and 'wait-for-deferred-send'.
  * v3: 'escalate-any-dissatisfied-call' and 'stop-missed-timer-on-completion'.
+ * v4: 'one-answer-at-a-time', 'required-window-never-moves', 'missed-stays-missed-on-end',
+ * 'record-ownership-end'; the recordAnswer update (survey scores and replies too); expiring messages.
  */
-export const WORKFLOW_VERSION = 'v3';
+export const WORKFLOW_VERSION = 'v4';
 const FILE_PATTERN = /^vehicle-lifecycle-v\d+-[a-z0-9-]+\.json$/;
 
 /**

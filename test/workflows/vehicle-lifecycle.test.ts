@@ -6,18 +6,16 @@ import { DateTime } from 'luxon';
 import { ContactWindow, DEFAULT_CUSTOMER_WINDOW } from '../../src/domain/contact-window';
 import type { CallOutcome } from '../../src/domain/outcome';
 import { CallStep, ContactPlanSchema, DEFAULT_PLAN } from '../../src/domain/plan';
+import { LifecycleInput, LifecycleState, MISSED_AFTER_MS, StepState } from '../../src/domain/lifecycle';
 import {
-  completeTaskUpdate,
   contactWindowChangedSignal,
-  LifecycleInput,
-  LifecycleState,
-  MISSED_AFTER_MS,
+  CustomerAnswer,
   ownershipEndedSignal,
+  recordAnswerUpdate,
   rescheduleTaskUpdate,
   stateQuery,
-  StepState,
-  vehicleLifecycle,
-} from '../../src/workflows/vehicle-lifecycle';
+} from '../../src/workflows/contract';
+import { vehicleLifecycle } from '../../src/workflows/vehicle-lifecycle';
 import { createTestWorker, timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { FakeHooks, fakeActivities } from './fake-activities';
 import { recordHistory } from './histories';
@@ -77,11 +75,18 @@ interface Delivery {
   input: LifecycleInput;
   state: () => Promise<LifecycleState>;
   step: (key: string) => Promise<StepState>;
-  complete: (stepKey: string, outcome: CallOutcome) => ReturnType<typeof executeComplete>;
+  complete: (stepKey: string, outcome: CallOutcome, updateId?: string) => ReturnType<typeof answer>;
+  answer: (a: CustomerAnswer, updateId?: string) => ReturnType<typeof answer>;
 }
 
-function executeComplete(handle: WorkflowHandle, stepKey: string, outcome: CallOutcome) {
-  return env.client.workflow.getHandle(handle.workflowId).executeUpdate(completeTaskUpdate, { args: [{ stepKey, outcome }] });
+/** An answer as the API and the webhooks send it: one update for every kind. */
+function answer(handle: WorkflowHandle, a: CustomerAnswer, updateId?: string) {
+  return env.client.workflow.getHandle(handle.workflowId).executeUpdate(recordAnswerUpdate, { args: [a], updateId });
+}
+
+/** A call outcome recorded now (the test server's clock), by nobody in particular. */
+async function callAnswer(stepKey: string, outcome: CallOutcome): Promise<CustomerAnswer> {
+  return { kind: 'call', stepKey, outcome, answeredAt: new Date(await env.currentTimeMs()).toISOString(), staffId: null };
 }
 
 /** A car handed over at `deliveredAt`: its lifecycle workflow starts with IDs only, as the API starts it. */
@@ -105,7 +110,8 @@ async function startDelivery(taskQueue: string, deliveredAt: Date, opts: { plan?
       if (!found) throw new Error(`no step ${key}`);
       return found;
     },
-    complete: (stepKey, outcome) => executeComplete(handle, stepKey, outcome),
+    complete: async (stepKey, outcome, updateId) => answer(handle, await callAnswer(stepKey, outcome), updateId),
+    answer: (a, updateId) => answer(handle, a, updateId),
   };
 }
 
@@ -323,7 +329,7 @@ describe('vehicle lifecycle workflow: the post-delivery satisfaction plan', () =
     });
   });
 
-  it('quiet hours hold the 2-hour care SMS of a 19:50 delivery until 09:00 the next morning', async () => {
+  it('quiet hours hold the farewell SMS of a 19:50 delivery until 09:00, and the 2-hour care SMS, past its 12 hours by then, expires unsent', async () => {
     await withWorker(async ({ fake, deliver }) => {
       const deliveredAt = await clockAt('19:50');
       const d = await deliver(deliveredAt);
@@ -334,16 +340,18 @@ describe('vehicle lifecycle workflow: the post-delivery satisfaction plan', () =
       expect([care.status, local(care.dueStart)]).toEqual(['scheduled', local(onDay(deliveredAt, 1, '09:00'))]);
 
       await skipTo(onDay(deliveredAt, 1, '09:30'));
-      // The two held messages go out together, in either order.
-      expect(fake.callsOf('sendMessage').map((c) => `${local(c.at)} ${c.input.templateKey}`).sort()).toEqual([
+      // "Did you get home safely?" the next morning would be odd: the plan's 12-hour limit expires it.
+      expect(fake.callsOf('sendMessage').map((c) => `${local(c.at)} ${c.input.templateKey}`)).toEqual([
         `${local(onDay(deliveredAt, 0, '19:50'))} ${THANK_YOU}`,
-        `${local(onDay(deliveredAt, 1, '09:00'))} ${CARE_SMS}`,
         `${local(onDay(deliveredAt, 1, '09:00'))} ${FAREWELL}`,
       ]);
-      expect(await d.step(CARE_SMS)).toMatchObject({ status: 'sent', messageId: `msg-${d.input.deliveryId}-${CARE_SMS}` });
+      // The farewell may go out until a day after the delivery: its send carries that limit.
+      expect(fake.callsOf('sendMessage')[1].input.notAfter).toBe(new Date(deliveredAt.getTime() + 24 * 3600_000).toISOString());
+      expect(await d.step(CARE_SMS)).toMatchObject({ status: 'expired' });
+      expect((await d.step(CARE_SMS)).messageId).toBeUndefined();
 
       await endOwnership(d);
-      await recordHistory(d.handle, 'quiet-hours');
+      await recordHistory(d.handle, 'quiet-hours-expired-care-sms');
     });
   });
 
@@ -465,38 +473,54 @@ describe('vehicle lifecycle workflow: the post-delivery satisfaction plan', () =
     });
   });
 
-  it('a customer who asks to be called back tomorrow moves the task, and its missed-call deadline with it', async () => {
+  it('a customer who asks to be called back tomorrow gets the call then, but the required window and the missed-call deadline stay', async () => {
     await withWorker(async ({ fake, deliver }) => {
       const deliveredAt = await clockAt('10:00');
       const d = await deliver(deliveredAt);
       await skipTo(onDay(deliveredAt, 2, '19:00'));
       const moved = await d.handle.executeUpdate(rescheduleTaskUpdate, { args: [{ stepKey: CONSULTANT_CALL, requestedAt: onDay(deliveredAt, 3, '10:00').toISOString() }] });
-      expect([local(moved.dueStart), local(moved.dueEnd)]).toEqual([local(onDay(deliveredAt, 3, '10:00')), local(onDay(deliveredAt, 3, '11:00'))]);
+      expect([local(moved.requestedAt), local(moved.nextAttemptAt)]).toEqual([local(onDay(deliveredAt, 3, '10:00')), local(onDay(deliveredAt, 3, '10:00'))]);
       expect(fake.callsOf('rescheduleFollowUp')).toHaveLength(1);
       const step = await d.step(CONSULTANT_CALL);
-      expect([step.status, local(step.dueEnd), local(step.nextAttemptAt!)]).toEqual(['open', local(onDay(deliveredAt, 3, '11:00')), local(onDay(deliveredAt, 3, '10:00'))]);
+      expect([step.status, local(step.dueStart), local(step.dueEnd), local(step.requestedAt!), local(step.nextAttemptAt!)]).toEqual([
+        'open', local(onDay(deliveredAt, 2, '09:00')), local(onDay(deliveredAt, 2, '20:00')), local(onDay(deliveredAt, 3, '10:00')), local(onDay(deliveredAt, 3, '10:00')),
+      ]);
 
-      // The missed-call deadline moves with the window: not missed on day 4 at 20:00 any more.
+      // Missed two days after the required window, as if nobody had asked.
       await skipTo(onDay(deliveredAt, 4, '21:00'));
-      expect(await d.step(CONSULTANT_CALL)).toMatchObject({ status: 'open' });
-      expect(fake.callsOf('closeFollowUp')).toEqual([]);
-      await skipTo(onDay(deliveredAt, 5, '12:00'));
       expect(await d.step(CONSULTANT_CALL)).toMatchObject({ status: 'missed' });
-      expect(local(fake.callsOf('closeFollowUp')[0].at)).toBe(local(onDay(deliveredAt, 5, '11:00')));
+      expect(local(fake.callsOf('closeFollowUp')[0].at)).toBe(local(onDay(deliveredAt, 4, '20:00')));
       await endOwnership(d);
     });
   });
 
-  it('a call made in the moved window counts as on time', async () => {
+  it('a reschedule of an overdue call stays late: the call made at the requested time counts as done late', async () => {
     await withWorker(async ({ deliver }) => {
       const deliveredAt = await clockAt('10:00');
       const d = await deliver(deliveredAt);
-      await skipTo(onDay(deliveredAt, 2, '19:00'));
-      await d.handle.executeUpdate(rescheduleTaskUpdate, { args: [{ stepKey: CONSULTANT_CALL, requestedAt: onDay(deliveredAt, 3, '10:00').toISOString() }] });
-      await skipTo(onDay(deliveredAt, 3, '10:30'));
+      // Overdue since 20:00 the evening before; the customer asks for a call in two minutes.
+      await skipTo(onDay(deliveredAt, 3, '10:00'));
+      await d.handle.executeUpdate(rescheduleTaskUpdate, { args: [{ stepKey: CONSULTANT_CALL, requestedAt: onDay(deliveredAt, 3, '10:02').toISOString() }] });
+      await skipTo(onDay(deliveredAt, 3, '10:05'));
+      await expect(d.complete(CONSULTANT_CALL, SATISFIED)).resolves.toMatchObject({ status: 'done_late' });
+      expect(await d.step(CONSULTANT_CALL)).toMatchObject({ status: 'done_late', dueEnd: onDay(deliveredAt, 2, '20:00').toISOString() });
+      await endOwnership(d);
+      await recordHistory(d.handle, 'overdue-call-rescheduled');
+    });
+  });
+
+  it('refuses a call-back time after the task would be closed as missed, or in the past, before it reaches the history', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      await skipTo(onDay(deliveredAt, 2, '10:00'));
+      for (const at of [onDay(deliveredAt, 5, '10:00'), new Date('9999-12-31T00:00:00Z'), onDay(deliveredAt, 1, '10:00')]) {
+        const refused = await d.handle.executeUpdate(rescheduleTaskUpdate, { args: [{ stepKey: CONSULTANT_CALL, requestedAt: at.toISOString() }] }).catch((err: unknown) => err);
+        expect(((refused as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe('InvalidRequest');
+      }
+      expect(fake.callsOf('rescheduleFollowUp')).toEqual([]);
       await expect(d.complete(CONSULTANT_CALL, SATISFIED)).resolves.toMatchObject({ status: 'done_on_time' });
       await endOwnership(d);
-      await recordHistory(d.handle, 'call-back-requested');
     });
   });
 
@@ -589,22 +613,29 @@ describe('vehicle lifecycle workflow: the post-delivery satisfaction plan', () =
     });
   });
 
-  it('the end of the ownership cancels the pending steps and closes the open task as cancelled', async () => {
+  it('ending the ownership keeps missed calls missed and cancels only the calls not yet over, and records the end', async () => {
     await withWorker(async ({ fake, deliver }) => {
       const deliveredAt = await clockAt('10:00');
       const d = await deliver(deliveredAt);
-      await skipTo(onDay(deliveredAt, 2, '10:00'));
+      // Day 5: the day-2 call's window closed three days ago (still open, inside the grace period);
+      // the supervisor's is open and inside its window; the rest are not due yet.
+      await skipTo(onDay(deliveredAt, 4, '11:00'));
       expect(await d.step(CONSULTANT_CALL)).toMatchObject({ status: 'open' });
+      expect(await d.step(SUPERVISOR_CALL)).toMatchObject({ status: 'open' });
 
-      const final = await endOwnership(d, 'vehicle sold to a third party');
-      expect(final).toMatchObject({ phase: 'ended', endedReason: 'vehicle sold to a third party' });
+      await d.handle.signal(ownershipEndedSignal, { reason: 'sold', endedAt: onDay(deliveredAt, 4, '09:00').toISOString() });
+      const final = await plainClient().workflow.getHandle<typeof vehicleLifecycle>(d.handle.workflowId).result();
+      expect(final).toMatchObject({ phase: 'ended', endedReason: 'sold' });
       expect(final.steps.map((s) => [s.key, s.status])).toEqual([
         [THANK_YOU, 'sent'], [FAREWELL, 'sent'], [CARE_SMS, 'sent'],
-        [CONSULTANT_CALL, 'cancelled'], [SUPERVISOR_CALL, 'cancelled'], [SURVEY_CALL, 'cancelled'], [MANAGER_CALL, 'cancelled'],
+        [CONSULTANT_CALL, 'missed'], [SUPERVISOR_CALL, 'cancelled'], [SURVEY_CALL, 'cancelled'], [MANAGER_CALL, 'cancelled'],
       ]);
-      expect(fake.callsOf('closeFollowUp').map((c) => c.input)).toEqual([{ followUpId: `fu-${d.input.deliveryId}-${CONSULTANT_CALL}`, status: 'cancelled' }]);
-      expect(fake.callsOf('openFollowUp').map((c) => c.input.stepKey)).toEqual([CONSULTANT_CALL]);
-      await recordHistory(d.handle, 'ownership-ended');
+      expect(fake.callsOf('closeFollowUp').map((c) => c.input).sort((a, b) => a.status.localeCompare(b.status))).toEqual([
+        { followUpId: `fu-${d.input.deliveryId}-${SUPERVISOR_CALL}`, status: 'cancelled' },
+        { followUpId: `fu-${d.input.deliveryId}-${CONSULTANT_CALL}`, status: 'missed' },
+      ]);
+      expect(fake.callsOf('endDelivery').map((c) => c.input)).toEqual([{ deliveryId: d.input.deliveryId, reason: 'sold', endedAt: onDay(deliveredAt, 4, '09:00').toISOString() }]);
+      await recordHistory(d.handle, 'ownership-ended-keeps-missed');
     });
   });
 
@@ -635,6 +666,131 @@ describe('vehicle lifecycle workflow: the post-delivery satisfaction plan', () =
 
       await recordHistory(d.handle, 'continued-as-new', firstRun.runId);
       expect(await endOwnership(d)).toMatchObject({ phase: 'ended', caseIds: after.caseIds });
+    });
+  });
+});
+
+describe('vehicle lifecycle workflow: one writer for every answer', () => {
+  it('two completes of the same task at once: the first is recorded, the second gets a clear TaskAlreadyClosed', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      await skipTo(onDay(deliveredAt, 7, '10:00'));
+
+      const results = await Promise.allSettled([
+        d.complete(SURVEY_CALL, { reached: true, satisfied: true, csat: 5 }),
+        d.complete(SURVEY_CALL, { reached: true, satisfied: false, csat: 1 }),
+      ]);
+      const recorded = results.filter((r) => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(recorded).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      expect(((refused[0].reason as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe('TaskAlreadyClosed');
+      // One outcome reached the database, as attempt 1; nothing silently replaced it.
+      expect(fake.callsOf('recordOutcome').map((c) => c.input.attemptNumber)).toEqual([1]);
+      await endOwnership(d);
+      await recordHistory(d.handle, 'two-completes-at-once');
+    });
+  });
+
+  it('two unreached attempts recorded at once count as attempts 1 and 2, never the same attempt twice', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      await skipTo(onDay(deliveredAt, 2, '10:00'));
+      const [a, b] = await Promise.all([d.complete(CONSULTANT_CALL, NOT_REACHED), d.complete(CONSULTANT_CALL, NOT_REACHED)]);
+      expect([a.attempts, b.attempts].sort()).toEqual([1, 2]);
+      expect(fake.callsOf('recordOutcome').map((c) => c.input.attemptNumber)).toEqual([1, 2]);
+      expect(await d.step(CONSULTANT_CALL)).toMatchObject({ status: 'open', attempts: 2 });
+      await endOwnership(d);
+    });
+  });
+
+  it('a retried request with the same Idempotency-Key (update ID) records one attempt and answers as the first did', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      await skipTo(onDay(deliveredAt, 2, '10:00'));
+      const first = await d.complete(CONSULTANT_CALL, NOT_REACHED, 'complete:task-1:key-abc');
+      const retried = await d.complete(CONSULTANT_CALL, NOT_REACHED, 'complete:task-1:key-abc');
+      expect(retried).toEqual(first);
+      expect(fake.callsOf('recordOutcome')).toHaveLength(1);
+      expect(await d.step(CONSULTANT_CALL)).toMatchObject({ status: 'open', attempts: 1 });
+      // Another key is another call.
+      await expect(d.complete(CONSULTANT_CALL, NOT_REACHED, 'complete:task-1:key-def')).resolves.toMatchObject({ attempts: 2 });
+      await endOwnership(d);
+    });
+  });
+
+  it('an SMS CSAT of 1-2 for the survey opens a case and makes the manager call mandatory, as a call would', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      const surveyId = `fu-${d.input.deliveryId}-${SURVEY_CALL}`;
+      await skipTo(onDay(deliveredAt, 7, '12:00'));
+
+      const result = await d.answer({ kind: 'score', stepKey: SURVEY_CALL, channel: 'sms', csat: 2, answeredAt: onDay(deliveredAt, 7, '11:58').toISOString(), inboundMessageId: 'inbound-1' }, 'inbound-inbound-1');
+      expect(result).toMatchObject({ status: 'open', problem: true, caseId: `case-${surveyId}-dissatisfied` });
+      expect(fake.callsOf('recordSurveyScore').map((c) => c.input)).toEqual([{ followUpId: surveyId, csat: 2, channel: 'sms' }]);
+      expect(fake.callsOf('openEscalationCase').map((c) => c.input)).toEqual([{ deliveryId: d.input.deliveryId, followUpId: surveyId, reason: 'dissatisfied', detail: 'sms survey answer 2/5', inboundMessageId: 'inbound-1' }]);
+      expect(await d.state()).toMatchObject({ problemFound: true, caseIds: [result.caseId] });
+      expect(await d.step(MANAGER_CALL)).toMatchObject({ status: 'scheduled', mandatory: true });
+      // The survey call is still to be made: a written score does not close it.
+      expect(await d.step(SURVEY_CALL)).toMatchObject({ status: 'open' });
+
+      await skipTo(onDay(deliveredAt, 8, '10:00'));
+      expect(fake.callsOf('openFollowUp').find((c) => c.input.stepKey === MANAGER_CALL)?.input.mandatory).toBe(true);
+      await endOwnership(d);
+      await recordHistory(d.handle, 'sms-survey-score-dissatisfied');
+    });
+  });
+
+  it('a written score for a step that is not a survey under way is refused', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      await skipTo(onDay(deliveredAt, 2, '10:00'));
+      for (const stepKey of [CONSULTANT_CALL, SURVEY_CALL]) {
+        const refused = await d.answer({ kind: 'score', stepKey, channel: 'sms', csat: 1, answeredAt: onDay(deliveredAt, 2, '10:00').toISOString(), inboundMessageId: `in-${stepKey}` }).catch((err: unknown) => err);
+        expect(((refused as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe('RecordNotFound');
+      }
+      expect(fake.callsOf('recordSurveyScore')).toEqual([]);
+      await endOwnership(d);
+    });
+  });
+
+  it('a customer who writes back in their own words gets a case for CR staff, and the plan is not changed', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      const d = await deliver(deliveredAt);
+      await skipTo(onDay(deliveredAt, 1, '10:00'));
+      const result = await d.answer({ kind: 'reply', channel: 'sms', answeredAt: onDay(deliveredAt, 1, '10:00').toISOString(), inboundMessageId: 'inbound-7' });
+      expect(result).toMatchObject({ status: null, caseId: 'case-inbound-7-customer-reply' });
+      expect(fake.callsOf('openEscalationCase').map((c) => c.input)).toEqual([{ deliveryId: d.input.deliveryId, inboundMessageId: 'inbound-7', reason: 'customer-reply', detail: 'the customer wrote back by sms' }]);
+      expect(await d.state()).toMatchObject({ problemFound: false, caseIds: [result.caseId] });
+      await endOwnership(d);
+    });
+  });
+});
+
+describe('vehicle lifecycle workflow: deliveries that reach the system late', () => {
+  it('a delivery recorded a week after the fact sends no expired SMS, and its long-closed calls close at once', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const now = await clockAt('10:00');
+      const deliveredAt = new Date(now.getTime() - 7 * 24 * 3600_000);
+      const d = await deliver(deliveredAt);
+      await skipTo(new Date(now.getTime() + 60_000));
+
+      expect(fake.callsOf('sendMessage')).toEqual([]);
+      const state = await d.state();
+      expect(state.steps.map((s) => [s.key, s.status])).toEqual([
+        [THANK_YOU, 'expired'], [FAREWELL, 'expired'], [CARE_SMS, 'expired'],
+        [CONSULTANT_CALL, 'missed'], [SUPERVISOR_CALL, 'open'], [SURVEY_CALL, 'open'], [MANAGER_CALL, 'scheduled'],
+      ]);
+      // The calls are written anyway (the activity marks those whose window had closed as recorded late).
+      expect(fake.callsOf('openFollowUp').map((c) => c.input.stepKey).sort()).toEqual([CONSULTANT_CALL, SURVEY_CALL, SUPERVISOR_CALL].sort());
+      await endOwnership(d);
+      await recordHistory(d.handle, 'backfilled-delivery');
     });
   });
 });
