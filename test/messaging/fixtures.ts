@@ -73,20 +73,38 @@ export interface SentSignal {
   arg: unknown;
 }
 
-/** A Temporal client that records signals; workflows listed as closed answer as Temporal does. */
-export function recordingTemporal(closed: ReadonlySet<string> = new Set()): { client: Client; signals: SentSignal[] } {
+/** An update the API sent, with its ID (a redelivered webhook must send the same one). */
+export interface SentUpdate {
+  workflowId: string;
+  name: string;
+  arg: unknown;
+  updateId?: string;
+}
+
+/**
+ * A Temporal client that records signals and updates (accepting every update, answering none);
+ * workflows listed as closed answer as Temporal does.
+ */
+export function recordingTemporal(closed: ReadonlySet<string> = new Set()): { client: Client; signals: SentSignal[]; updates: SentUpdate[] } {
   const signals: SentSignal[] = [];
+  const updates: SentUpdate[] = [];
+  const notFound = (workflowId: string) => new WorkflowNotFoundError('workflow execution already completed', workflowId, undefined);
   const client = {
     workflow: {
       getHandle: (workflowId: string) => ({
         signal: async (name: string, arg: unknown) => {
-          if (closed.has(workflowId)) throw new WorkflowNotFoundError('workflow execution already completed', workflowId, undefined);
+          if (closed.has(workflowId)) throw notFound(workflowId);
           signals.push({ workflowId, name, arg });
+        },
+        startUpdate: async (def: { name: string }, opts: { args: unknown[]; updateId?: string }) => {
+          if (closed.has(workflowId)) throw notFound(workflowId);
+          updates.push({ workflowId, name: def.name, arg: opts.args[0], updateId: opts.updateId });
+          return { updateId: opts.updateId, result: async () => undefined };
         },
       }),
     },
   } as unknown as Client;
-  return { client, signals };
+  return { client, signals, updates };
 }
 
 export interface Api {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/db/client';
 import { createTestDatabase } from '../helpers/db';
 import {
-  adminKey, type Api, buildApi, form, PUBLIC_BASE_URL, recordingTemporal, seedCustomer, seedStore, type SentSignal, twilioSignature,
+  adminKey, type Api, buildApi, form, PUBLIC_BASE_URL, recordingTemporal, seedCustomer, seedStore, type SentSignal, type SentUpdate, twilioSignature,
 } from './fixtures';
 
 // Jest on Node 20 cannot require the ES-only modules of the docs UI, which is not under test here.
@@ -12,6 +12,7 @@ let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
 let app: Api;
 let signals: SentSignal[];
+let updates: SentUpdate[];
 const closedWorkflows = new Set<string>();
 let storeId: string;
 let crId: string;
@@ -22,6 +23,7 @@ beforeAll(async () => {
   db = t.db;
   const temporal = recordingTemporal(closedWorkflows);
   signals = temporal.signals;
+  updates = temporal.updates;
   app = await buildApi(db, temporal.client);
   const seeded = await seedStore(db, { serviceHotline: '400-800-1234' });
   storeId = seeded.store.id;
@@ -36,6 +38,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   signals.length = 0;
+  updates.length = 0;
 });
 
 const STATUS = '/v1/webhooks/twilio/status';
@@ -199,62 +202,67 @@ describe('inbound SMS', () => {
     expect(await smsConsents(zh.customerId)).toEqual({});
   });
 
-  it('records a digit answering an open survey as its CSAT', async () => {
+  /** The day-7 survey of a customer's delivery, open now or completed `completedDaysAgo` days ago. */
+  const surveyOf = (customer: { deliveryId: string }, opts: { stepKey?: string; completedDaysAgo?: number } = {}) => db.followUp.create({
+    data: {
+      storeId, deliveryId: customer.deliveryId, stepKey: opts.stepKey ?? 'cr-satisfaction-call-day-7', kind: 'call', role: 'cr_specialist', channel: 'phone', survey: true,
+      checklist: [],
+      ...(opts.completedDaysAgo === undefined
+        ? { dueStart: new Date(Date.now() - 3_600_000), dueEnd: new Date(Date.now() + 86_400_000) }
+        : { status: 'done_on_time', completedAt: new Date(Date.now() - opts.completedDaysAgo * 86_400_000), dueStart: new Date(Date.now() - (opts.completedDaysAgo + 1) * 86_400_000), dueEnd: new Date() }),
+    },
+  });
+
+  it('hands a digit answering an open survey to the vehicle\'s workflow as its score, writing no score or case itself', async () => {
     const customer = await seedCustomer(db, storeId);
-    const survey = await db.followUp.create({
-      data: {
-        storeId, deliveryId: customer.deliveryId, stepKey: 'cr-survey-day-7', kind: 'call', role: 'cr_specialist', channel: 'phone', survey: true,
-        dueStart: new Date(Date.now() - 3_600_000), dueEnd: new Date(Date.now() + 86_400_000), checklist: [],
-      },
-    });
+    const survey = await surveyOf(customer);
 
     await inbound(customer.phone, '５');
 
-    expect((await db.followUp.findUniqueOrThrow({ where: { id: survey.id } })).csat).toBe(5);
-    expect(await db.inboundMessage.findFirst({ where: { customerId: customer.customerId } })).toMatchObject({ kind: 'csat', followUpId: survey.id });
+    const inboundRow = await db.inboundMessage.findFirstOrThrow({ where: { customerId: customer.customerId } });
+    expect(inboundRow).toMatchObject({ kind: 'csat', followUpId: survey.id });
+    expect(updates).toEqual([{
+      workflowId: customer.workflowId, name: 'recordAnswer', updateId: `inbound-${inboundRow.id}`,
+      arg: { kind: 'score', stepKey: survey.stepKey, channel: 'sms', csat: 5, answeredAt: inboundRow.receivedAt.toISOString(), inboundMessageId: inboundRow.id },
+    }]);
+    // The workflow is the one writer of the follow-up: the webhook leaves it as it was.
+    expect((await db.followUp.findUniqueOrThrow({ where: { id: survey.id } })).csat).toBeNull();
     expect(await db.escalationCase.count({ where: { deliveryId: customer.deliveryId } })).toBe(0);
-    expect(signals.map((s) => s.arg)).toEqual([{ kind: 'csat', messageId: expect.any(String) }]);
+    expect(signals.map((s) => s.arg)).toEqual([{ kind: 'csat', messageId: inboundRow.id }]);
   });
 
-  it('opens a dissatisfied case for a CSAT of 1 or 2, as a call with that answer would', async () => {
+  it('hands a low score for a survey completed in the last 7 days to the workflow too (it opens the case)', async () => {
     const customer = await seedCustomer(db, storeId);
-    const survey = await db.followUp.create({
-      data: {
-        storeId, deliveryId: customer.deliveryId, stepKey: 'cr-survey-day-7', kind: 'call', role: 'cr_specialist', channel: 'phone', survey: true,
-        status: 'done_on_time', completedAt: new Date(Date.now() - 2 * 86_400_000), dueStart: new Date(Date.now() - 3 * 86_400_000), dueEnd: new Date(), checklist: [],
-      },
-    });
+    const survey = await surveyOf(customer, { completedDaysAgo: 2 });
 
     await inbound(customer.phone, '2');
 
-    expect((await db.followUp.findUniqueOrThrow({ where: { id: survey.id } })).csat).toBe(2);
-    expect(await db.escalationCase.findMany({ where: { deliveryId: customer.deliveryId } })).toEqual([
-      expect.objectContaining({ reason: 'dissatisfied', followUpId: survey.id, assigneeId: crId }),
-    ]);
+    expect(updates.map((u) => u.arg)).toEqual([expect.objectContaining({ kind: 'score', stepKey: survey.stepKey, csat: 2 })]);
+    expect(await db.escalationCase.count({ where: { deliveryId: customer.deliveryId } })).toBe(0);
   });
 
   it('treats a digit with no survey in the last 7 days as the customer writing back', async () => {
     const customer = await seedCustomer(db, storeId);
-    await db.followUp.create({
-      data: {
-        storeId, deliveryId: customer.deliveryId, stepKey: 'old-survey', kind: 'call', role: 'cr_specialist', channel: 'phone', survey: true,
-        status: 'done_on_time', completedAt: new Date(Date.now() - 10 * 86_400_000), dueStart: new Date(Date.now() - 11 * 86_400_000), dueEnd: new Date(), checklist: [],
-      },
-    });
+    await surveyOf(customer, { stepKey: 'old-survey', completedDaysAgo: 10 });
 
     await inbound(customer.phone, '4');
 
-    expect(await db.escalationCase.findMany({ where: { deliveryId: customer.deliveryId } })).toEqual([expect.objectContaining({ reason: 'customer-reply' })]);
+    expect(updates.map((u) => u.arg)).toEqual([expect.objectContaining({ kind: 'reply', channel: 'sms' })]);
   });
 
-  it('turns anything else into a "customer wrote back" case for the CR specialist, keeping what they wrote', async () => {
+  it('hands anything else to the workflow as a reply for CR staff, keeping what the customer wrote', async () => {
     const customer = await seedCustomer(db, storeId);
 
     await inbound(customer.phone, '车子仪表盘有个灯一直亮着');
 
-    const [c] = await db.escalationCase.findMany({ where: { deliveryId: customer.deliveryId }, include: { inboundMessage: true } });
-    expect(c).toMatchObject({ reason: 'customer-reply', assigneeId: crId, status: 'open', inboundMessage: { body: '车子仪表盘有个灯一直亮着', kind: 'free-text' } });
-    expect(signals).toEqual([{ workflowId: customer.workflowId, name: 'customerReplied', arg: { kind: 'free-text', messageId: c?.inboundMessageId } }]);
+    const inboundRow = await db.inboundMessage.findFirstOrThrow({ where: { customerId: customer.customerId } });
+    expect(inboundRow).toMatchObject({ body: '车子仪表盘有个灯一直亮着', kind: 'free-text' });
+    expect(updates).toEqual([{
+      workflowId: customer.workflowId, name: 'recordAnswer', updateId: `inbound-${inboundRow.id}`,
+      arg: { kind: 'reply', channel: 'sms', answeredAt: inboundRow.receivedAt.toISOString(), inboundMessageId: inboundRow.id },
+    }]);
+    expect(await db.escalationCase.count({ where: { deliveryId: customer.deliveryId } })).toBe(0);
+    expect(signals).toEqual([{ workflowId: customer.workflowId, name: 'customerReplied', arg: { kind: 'free-text', messageId: inboundRow.id } }]);
   });
 
   it('applies an opt-out to every store the number is a customer of', async () => {
@@ -280,7 +288,8 @@ describe('inbound SMS', () => {
 
     expect(deliveries.map((r) => r.statusCode)).toEqual([200, 200, 200]);
     expect(await db.inboundMessage.count({ where: { providerId: messageSid } })).toBe(1);
-    expect(await db.escalationCase.count({ where: { deliveryId: customer.deliveryId } })).toBe(1);
+    // Each delivery asks the workflow again, always with the same update ID: Temporal keeps one.
+    expect(new Set(updates.map((u) => u.updateId)).size).toBe(1);
     expect(signals).toHaveLength(1);
   });
 
