@@ -9,6 +9,12 @@ const ROOT = path.resolve(__dirname, '..');
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
+/** localhost, 127.0.0.0/8 and ::1: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  return /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i.test(host);
+}
+const loopbackUrl = (value: string) => isLoopback(new URL(value).hostname);
+
 const url = (protocols: string[]) =>
   z.url().refine((v) => protocols.some((p) => v.startsWith(`${p}:`)), {
     message: `must start with ${protocols.map((p) => `${p}://`).join(' or ')}`,
@@ -61,8 +67,15 @@ export const ConfigSchema = z
     if (c.TWILIO_ACCOUNT_SID && !c.TWILIO_FROM && !c.TWILIO_MESSAGING_SERVICE_SID) {
       ctx.addIssue({ code: 'custom', path: ['TWILIO_FROM'], message: 'set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID' });
     }
-    if (c.PUBLIC_BASE_URL?.startsWith('https:') && !c.UNSUBSCRIBE_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_SECRET'], message: 'a public (https) deployment signs unsubscribe links with its own secret: set 32+ random characters' });
+    // The built-in development secret is public: it may sign links only while nothing leaves this machine.
+    const reachesOut = [
+      !isLoopback(c.API_HOST) && 'API_HOST',
+      c.PUBLIC_BASE_URL && !loopbackUrl(c.PUBLIC_BASE_URL) && 'PUBLIC_BASE_URL',
+      c.SMTP_URL && !loopbackUrl(c.SMTP_URL) && 'SMTP_URL',
+      c.TWILIO_ACCOUNT_SID && !(c.TWILIO_API_BASE_URL && loopbackUrl(c.TWILIO_API_BASE_URL)) && 'TWILIO_ACCOUNT_SID',
+    ].filter(Boolean);
+    if (reachesOut.length > 0 && !c.UNSUBSCRIBE_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_SECRET'], message: `required with ${reachesOut.join(', ')} (messages or the API reach beyond this machine): set 32+ random characters` });
     }
     if (Boolean(c.TEMPORAL_TLS_CERT_PATH) !== Boolean(c.TEMPORAL_TLS_KEY_PATH)) {
       ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY_PATH'], message: 'mTLS needs both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH' });

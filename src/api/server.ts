@@ -5,7 +5,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { REDACTED_PATHS } from '../logger';
+import { httpLoggerOptions } from '../logger';
 import { registerAuth } from './auth';
 import { ErrorBodySchema, registerErrorHandler } from './errors';
 import { consentRoutes } from './routes/consents';
@@ -26,8 +26,8 @@ export interface ApiDeps {
 
 export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {}) {
   const app = Fastify({
-    logger: { level: opts.logLevel ?? deps.config.LOG_LEVEL, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
-    // Fastify logs the URL; query strings of ours carry IDs only, never personal data.
+    // Fastify logs the URL: query strings carry IDs, and tokens in them are masked (src/logger.ts).
+    logger: httpLoggerOptions(opts.logLevel ?? deps.config.LOG_LEVEL),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

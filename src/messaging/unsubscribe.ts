@@ -7,7 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 export const UNSUBSCRIBE_PATH = '/v1/unsubscribe';
 
-// Only for local runs; src/config.ts requires UNSUBSCRIBE_SECRET when the public URL is https.
+// Only for local runs; src/config.ts requires UNSUBSCRIBE_SECRET once messages or the API leave this machine.
 const DEVELOPMENT_SECRET = 'huifang-development-unsubscribe-secret-not-for-production';
 
 export interface UnsubscribeLinks {

@@ -28,6 +28,44 @@ describe('configuration', () => {
     expect(problems({ TEMPORAL_TLS_CERT_PATH: '/tmp/c.pem' })).toEqual([expect.stringMatching(/^TEMPORAL_TLS_KEY_PATH: /)]);
   });
 
+  describe('UNSUBSCRIBE_SECRET', () => {
+    const secret = 'k'.repeat(32);
+    const twilio = { TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'auth-token', TWILIO_FROM: '+8613800000000' };
+    const issues = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).issues;
+      }
+    };
+
+    it.each([
+      ['a real SMTP server', { SMTP_URL: 'smtps://user:pass@smtp.example.com:465' }],
+      ['Twilio', twilio],
+      ['Twilio at another non-local base URL', { ...twilio, TWILIO_API_BASE_URL: 'https://twilio-proxy.example.com' }],
+      ['an API listening beyond localhost', { API_HOST: '0.0.0.0' }],
+      ['a public base URL, even plain http', { PUBLIC_BASE_URL: 'http://huifang.example.com' }],
+      ['a public https base URL', { PUBLIC_BASE_URL: 'https://huifang.example.com' }],
+    ])('is required with %s', (_, env) => {
+      expect(issues(env)).toEqual([expect.stringMatching(/^UNSUBSCRIBE_SECRET: required with /)]);
+      expect(issues({ ...env, UNSUBSCRIBE_SECRET: secret })).toEqual([]);
+    });
+
+    it.each([
+      ['the embedded defaults', {}],
+      ['a local mail sink', { SMTP_URL: 'smtp://127.0.0.1:1025' }],
+      ['a local Twilio mock', { ...twilio, TWILIO_API_BASE_URL: 'http://127.0.0.1:4010' }],
+      ['an API on localhost', { API_HOST: 'localhost', PUBLIC_BASE_URL: 'http://[::1]:3000' }],
+    ])('may stay unset with %s (nothing leaves the machine)', (_, env) => {
+      expect(issues(env)).toEqual([]);
+    });
+
+    it('is refused when shorter than 32 characters', () => {
+      expect(issues({ UNSUBSCRIBE_SECRET: 'short' })).toEqual([expect.stringMatching(/^UNSUBSCRIBE_SECRET: at least 32/)]);
+    });
+  });
+
   it('treats an empty variable as unset', () => {
     expect(parseConfig({ DATABASE_URL: '', API_PORT: '' }).API_PORT).toBe(3000);
   });
