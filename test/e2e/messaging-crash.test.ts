@@ -138,3 +138,33 @@ describe('a worker crash while Twilio accepts the SMS', () => {
     expect(state.consent).toEqual({ 'sms:service': false, 'sms:marketing': false });
   });
 });
+
+describe('a provider that accepts the SMS only after the client gave up on it', () => {
+  it('sends it once: the retry waits until the late request can no longer be accepted, then adopts it', async () => {
+    const before = mock.delivered();
+    // Twilio takes it 30 s after it was sent: past the client's 15 s timeout, and after Temporal's
+    // first retry (5 s after that) has looked for it and found nothing.
+    mock.delayNextRequest(30_000);
+    const phone = `+86138${String(Date.now()).slice(-8)}`;
+    const res = await fetch(`${stack.apiUrl}/v1/deliveries`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        storeId, deliveredAt: new Date().toISOString(),
+        customer: { externalId: 'C-2', name: '陈先生', phone },
+        vehicle: { vin: validVin(2), model: 'Model 3' },
+        consultant: { externalId: 'S-1', name: '李明', phone: '+8613900001111' },
+      }),
+    });
+    expect(res.status).toBe(201);
+
+    // Client timeout 15 s + a minute's margin before the retry may conclude it was never sent.
+    const message = await eventually('the late-accepted SMS', () => db.db.message.findFirst({ where: { toAddress: phone } }), (m) => m?.status === 'sent', 180_000);
+    await mock.idle();
+
+    expect(mock.delivered()).toBe(before + 1);
+    expect(message?.providerId).toBe(mock.accepted().at(-1)?.sid);
+    expect(mock.requests.filter((r) => r.method === 'POST' && r.form.To === phone)).toHaveLength(1);
+    expect(readFileSync(path.join(dataDir, 'stack.log'), 'utf8')).toContain('earlier attempt may still be accepted');
+  });
+});
