@@ -278,12 +278,14 @@ describe('closeFollowUp', () => {
 });
 
 describe('rescheduleFollowUp and markMandatory', () => {
-  it('a call-back request moves the task inside the customer\'s window and keeps at least an hour to call', async () => {
+  it('a call-back request records the requested time and when to call (inside the customer\'s window), never moving the required window', async () => {
     const s = await seedDelivery({ contactWindow: { start: '10:00', end: '18:00' } });
     const { followUpId } = await run(activities.openFollowUp, callInput(s.deliveryId));
     const moved = await run(activities.rescheduleFollowUp, { followUpId, requestedAt: shanghai('2026-03-03 19:30').toISOString() });
-    expect(moved).toEqual({ dueStart: shanghai('2026-03-04 10:00').toISOString(), dueEnd: shanghai('2026-03-04 11:00').toISOString() });
-    expect(await db.followUp.findUniqueOrThrow({ where: { id: followUpId } })).toMatchObject({ dueStart: shanghai('2026-03-04 10:00'), nextAttemptAt: shanghai('2026-03-04 10:00') });
+    expect(moved).toEqual({ requestedAt: shanghai('2026-03-03 19:30').toISOString(), nextAttemptAt: shanghai('2026-03-04 10:00').toISOString() });
+    expect(await db.followUp.findUniqueOrThrow({ where: { id: followUpId } })).toMatchObject({
+      dueStart: shanghai('2026-03-03 09:00'), dueEnd: shanghai('2026-03-03 20:00'), requestedAt: shanghai('2026-03-03 19:30'), nextAttemptAt: shanghai('2026-03-04 10:00'),
+    });
   });
 
   it('marks a task mandatory, idempotently', async () => {
@@ -317,5 +319,59 @@ describe('openEscalationCase', () => {
       ['complaint', 'open', s.staff['cr-b'], s.storeId, s.deliveryId],
     ]);
     expect(cases[1].detail).toBe('the paint is scratched');
+  });
+});
+
+describe('answers and the end of an ownership', () => {
+  it('records who made the call and that the answer came by phone', async () => {
+    const s = await seedDelivery();
+    const { followUpId } = await run(activities.openFollowUp, callInput(s.deliveryId));
+    await run(activities.recordOutcome, outcome(followUpId, '2026-03-03 15:00', { reached: true, satisfied: true }, { completedById: s.staff.consultant }));
+    expect(await db.followUp.findUniqueOrThrow({ where: { id: followUpId } })).toMatchObject({ completedById: s.staff.consultant, answerChannel: 'phone' });
+  });
+
+  it('a survey score sent by SMS is written on the survey once, with its channel; 1-2 is a problem', async () => {
+    const s = await seedDelivery();
+    const { followUpId } = await run(activities.openFollowUp, callInput(s.deliveryId, { stepKey: 'cr-satisfaction-call-day-7', role: 'consultant', survey: true }));
+    await expect(run(activities.recordSurveyScore, { followUpId, csat: 2, channel: 'sms' })).resolves.toEqual({ problem: true });
+    await expect(retry(activities.recordSurveyScore, { followUpId, csat: 2, channel: 'sms' })).resolves.toEqual({ problem: true });
+    // A later score does not overwrite the first.
+    await run(activities.recordSurveyScore, { followUpId, csat: 5, channel: 'sms' });
+    expect(await db.followUp.findUniqueOrThrow({ where: { id: followUpId } })).toMatchObject({ csat: 2, answerChannel: 'sms', status: 'open' });
+
+    const { followUpId: notSurvey } = await run(activities.openFollowUp, callInput(s.deliveryId));
+    expect(await failureOf(run(activities.recordSurveyScore, { followUpId: notSurvey, csat: 1, channel: 'sms' }))).toMatchObject({ type: 'RecordNotFound', nonRetryable: true });
+  });
+
+  it('a call whose required window had closed before the delivery reached the system is recorded late', async () => {
+    const s = await seedDelivery();
+    // The delivery row was written now; these windows are in March 2026.
+    const { followUpId } = await run(activities.openFollowUp, callInput(s.deliveryId));
+    expect(await db.followUp.findUniqueOrThrow({ where: { id: followUpId } })).toMatchObject({ recordedLate: true });
+    const future = await run(activities.openFollowUp, callInput(s.deliveryId, {
+      stepKey: 'manager-call-day-8-10', dueStart: new Date(Date.now() + 86_400_000).toISOString(), dueEnd: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+    }));
+    expect(await db.followUp.findUniqueOrThrow({ where: { id: future.followUpId } })).toMatchObject({ recordedLate: false });
+  });
+
+  it('a customer\'s written reply opens one case for it, however often asked', async () => {
+    const s = await seedDelivery({ staff: [{ key: 'cr', role: 'cr_specialist' }] });
+    const inbound = await db.inboundMessage.create({
+      data: { storeId: s.storeId, customerId: s.customerId, channel: 'sms', providerId: 'SM-reply-1', fromAddress: '+8613800000001', toAddress: '+15005550006', body: '有人吗', kind: 'free-text' },
+    });
+    const input = { deliveryId: s.deliveryId, inboundMessageId: inbound.id, reason: 'customer-reply' as const, detail: 'the customer wrote back by sms' };
+    const opened = await run(activities.openEscalationCase, input);
+    await expect(retry(activities.openEscalationCase, input)).resolves.toEqual(opened);
+    expect(await db.escalationCase.findMany({ where: { inboundMessageId: inbound.id } })).toEqual([
+      expect.objectContaining({ reason: 'customer-reply', followUpId: null, assigneeId: s.staff.cr }),
+    ]);
+  });
+
+  it('ends the delivery with its reason and date, once', async () => {
+    const s = await seedDelivery();
+    const endedAt = shanghai('2026-06-01 12:00').toISOString();
+    await run(activities.endDelivery, { deliveryId: s.deliveryId, reason: 'sold', endedAt });
+    await retry(activities.endDelivery, { deliveryId: s.deliveryId, reason: 'scrapped', endedAt: new Date().toISOString() });
+    expect(await db.delivery.findUniqueOrThrow({ where: { id: s.deliveryId } })).toMatchObject({ status: 'ended', endedReason: 'sold', endedAt: new Date(endedAt) });
   });
 });
