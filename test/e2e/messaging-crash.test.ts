@@ -108,7 +108,7 @@ describe('a worker crash while Twilio accepts the SMS', () => {
     expect(inFlight).toEqual([expect.objectContaining({ status: 'sending', providerId: null })]);
 
     await stack.startWorker();
-    // Temporal retries the attempt once its start-to-close timeout (1 minute) has passed.
+    // Temporal retries the attempt once its start-to-close timeout (30 s) has passed.
     const [message] = await eventually('the thank-you SMS', () => db.db.message.findMany(), (rows) => rows[0]?.status === 'sent', 150_000);
 
     expect(mock.delivered()).toBe(1);
