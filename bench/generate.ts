@@ -151,7 +151,7 @@ export async function generate(databaseUrl: string, opts: GenerateOptions): Prom
             const assignee = step.role === 'consultant' ? consultant : pick(holders(step.role));
             let status = 'open';
             let completedAt: number | null = null;
-            let attempts = 0;
+            let attempts: number;
             if (!open) {
               const r = random();
               status = r < 0.74 ? 'done_on_time' : r < 0.84 ? 'done_late' : r < 0.92 ? 'missed' : r < 0.97 ? 'failed' : 'cancelled';

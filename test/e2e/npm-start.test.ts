@@ -39,13 +39,11 @@ function descendants(pid: number): { pid: number; command: string }[] {
   const found: { pid: number; command: string }[] = [];
   const visit = (p: number) => {
     for (const child of parents.get(p) ?? []) {
-      let command = '';
       try {
-        command = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        found.push({ pid: child, command: readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ') });
       } catch {
-        continue;
+        continue; // gone meanwhile
       }
-      found.push({ pid: child, command });
       visit(child);
     }
   };

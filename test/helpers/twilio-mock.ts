@@ -300,7 +300,7 @@ async function startPrism(port: number): Promise<ChildProcess> {
     return prism;
   } catch (error) {
     await stopProcess(prism);
-    throw new Error(`Prism did not start: ${(error as Error).message}\n${output}`);
+    throw new Error(`Prism did not start: ${(error as Error).message}\n${output}`, { cause: error });
   }
 }
 

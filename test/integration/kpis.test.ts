@@ -182,7 +182,7 @@ afterAll(async () => {
 
 async function get(url: string, key = adminKey) {
   const res = await fetch(`${baseUrl}${url}`, { headers: { authorization: `Bearer ${key}` } });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 type Kpi = { key: string; numerator: number; denominator: number; rate: number | null; [extra: string]: unknown };

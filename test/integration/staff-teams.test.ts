@@ -27,7 +27,7 @@ async function put(storeId: string, externalId: string, body: Record<string, unk
   const res = await fetch(`${baseUrl}/v1/stores/${storeId}/staff/${externalId}`, {
     method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 describe('a consultant\'s team (PUT /v1/stores/:storeId/staff/:externalId)', () => {
@@ -38,7 +38,7 @@ describe('a consultant\'s team (PUT /v1/stores/:storeId/staff/:externalId)', () 
 
     expect((await put('sh-a', 'C-10', { name: '李顾问', role: 'consultant', phone: '13800138000' })).body.supervisorId).toBe(supervisor.body.id);
     const list = await fetch(`${baseUrl}/v1/stores/sh-a/staff`, { headers: { authorization: `Bearer ${key}` } });
-    expect(((await list.json()) as any[]).find((s) => s.externalId === 'C-10').supervisorId).toBe(supervisor.body.id);
+    expect(((await list.json()) as { externalId: string; supervisorId: string }[]).find((s) => s.externalId === 'C-10')?.supervisorId).toBe(supervisor.body.id);
 
     expect((await put('sh-a', 'C-10', { name: '李顾问', role: 'consultant', supervisorExternalId: null })).body.supervisorId).toBeNull();
   });

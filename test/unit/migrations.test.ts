@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -51,7 +51,7 @@ describe('database migrations', () => {
       expect(await migrate(t.url)).toEqual([]);
       const rows = await t.db.$queryRawUnsafe<{ migration_name: string; applied_steps_count: number; finished_at: Date | null; checksum: string }[]>(
         'SELECT migration_name, applied_steps_count, finished_at, checksum FROM "_prisma_migrations" ORDER BY migration_name');
-      expect(rows.map((r) => r.migration_name)).toEqual(require('node:fs').readdirSync(MIGRATIONS_DIR).sort());
+      expect(rows.map((r) => r.migration_name)).toEqual(readdirSync(MIGRATIONS_DIR).sort());
       for (const r of rows) {
         expect(r.applied_steps_count).toBe(1);
         expect(r.finished_at).not.toBeNull();
@@ -66,7 +66,7 @@ describe('database migrations', () => {
     const t = await createTestDatabase({ migrate: false });
     try {
       const results = await Promise.all([migrate(t.url), migrate(t.url), migrate(t.url), migrate(t.url)]);
-      expect(results.flat().length).toBe(require('node:fs').readdirSync(MIGRATIONS_DIR).length);
+      expect(results.flat().length).toBe(readdirSync(MIGRATIONS_DIR).length);
       const [{ count }] = await t.db.$queryRawUnsafe<{ count: bigint }[]>('SELECT count(*) FROM "_prisma_migrations"');
       expect(Number(count)).toBe(results.flat().length);
     } finally {
