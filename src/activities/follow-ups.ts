@@ -4,7 +4,7 @@ import { ErrorType } from '../domain/errors';
 import { CallOutcome, callOutcomeEffect, outcomeHasProblem } from '../domain/outcome';
 import { normalizePhone } from '../domain/phone';
 import { rescheduleCall } from '../domain/plan';
-import { callAssignee, crSpecialistFor } from '../services/assignment';
+import { callAssignee, crSpecialistFor, withAssignment } from '../services/assignment';
 import type { ActivityDeps } from './deps';
 
 export interface OpenFollowUpInput {
@@ -71,7 +71,7 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
       const existing = await db.followUp.findUnique({ where: { deliveryId_stepKey: { deliveryId: input.deliveryId, stepKey: input.stepKey } } });
       if (existing) return { followUpId: existing.id, assigneeId: existing.assigneeId };
       // Picked and written in one transaction: simultaneous tasks of a role spread over its holders.
-      const created = await db.$transaction(async (tx) => tx.followUp.upsert({
+      const created = await withAssignment(db, async (tx) => tx.followUp.upsert({
         where: { deliveryId_stepKey: { deliveryId: input.deliveryId, stepKey: input.stepKey } },
         update: {},
         create: {
@@ -175,7 +175,7 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
      */
     async openEscalationCase(input: OpenEscalationCaseInput): Promise<{ caseId: string; assigneeId: string | null }> {
       const delivery = await db.delivery.findUniqueOrThrow({ where: { id: input.deliveryId } });
-      const c = await db.$transaction(async (tx) => tx.escalationCase.upsert({
+      const c = await withAssignment(db, async (tx) => tx.escalationCase.upsert({
         where: 'followUpId' in input
           ? { followUpId_reason: { followUpId: input.followUpId, reason: input.reason } }
           : { inboundMessageId_reason: { inboundMessageId: input.inboundMessageId, reason: input.reason } },
