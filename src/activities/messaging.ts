@@ -21,13 +21,13 @@ export interface SendMessageInput {
   channel: 'sms' | 'email';
   /** A marketing template is marketing whatever this says. */
   purpose: 'service' | 'marketing';
-  /** Suppress instead of deferring past this instant (ISO 8601), e.g. when a promotion ends. */
+  /** Expire instead of deferring past this instant (ISO 8601): a care SMS a day late, a promotion that ended. */
   notAfter?: string;
 }
 
 export interface SendMessageResult {
   messageId: string | null;
-  status: 'sent' | 'delivered' | 'undelivered' | 'failed' | 'suppressed' | 'skipped' | 'deferred';
+  status: 'sent' | 'delivered' | 'undelivered' | 'failed' | 'suppressed' | 'skipped' | 'deferred' | 'expired';
   reason?: string;
   /** With "deferred": sleep until then (a durable timer) and call again with the same input. */
   notBefore?: string;
@@ -177,9 +177,9 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
 
       const defer = async (notBefore: Date, reason: 'quiet-hours' | 'frequency-cap'): Promise<SendMessageResult> => {
         if (input.notAfter && notBefore.getTime() > Date.parse(input.notAfter)) {
-          await db.message.update({ where: { id: message.id }, data: { status: 'suppressed', errorReason: `${reason} past notAfter`, deferredUntil: null } });
-          logger.info({ ...log, reason }, 'message suppressed: it could not go out in time');
-          return { messageId: message.id, status: 'suppressed', reason: `${reason} past notAfter` };
+          await db.message.update({ where: { id: message.id }, data: { status: 'expired', errorReason: `${reason} past notAfter`, deferredUntil: null } });
+          logger.info({ ...log, reason }, 'message expired: it could not go out in time');
+          return { messageId: message.id, status: 'expired', reason: `${reason} past notAfter` };
         }
         await db.message.update({ where: { id: message.id }, data: { deferredUntil: notBefore } });
         logger.info({ ...log, reason, notBefore: notBefore.toISOString() }, 'message deferred');

@@ -12,6 +12,7 @@ import { consentRoutes } from './routes/consents';
 import { deliveryRoutes } from './routes/deliveries';
 import { kpiRoutes } from './routes/kpis';
 import { messageRoutes } from './routes/messages';
+import { ownershipRoutes } from './routes/ownership';
 import { planRoutes } from './routes/plans';
 import { storeRoutes } from './routes/stores';
 import { taskRoutes } from './routes/tasks';
@@ -59,6 +60,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(deliveryRoutes, deps);
+  await app.register(ownershipRoutes, deps);
   await app.register(planRoutes, deps);
   await app.register(storeRoutes, deps);
   await app.register(messageRoutes, deps);

@@ -427,11 +427,12 @@ describe('quiet hours at send time', () => {
     expect(result).toMatchObject({ status: 'deferred', notBefore: '2026-07-11T15:00:00.000Z' }); // 08:00 PDT
   });
 
-  it('suppresses a message that could only go out after its notAfter', async () => {
+  it('expires a message that could only go out after its notAfter, visibly, without sending it', async () => {
     const { deliveryId } = await marketingCustomer(shanghai);
     const input = thankYou(deliveryId, { templateKey: 'spring-offer', purpose: 'marketing', notAfter: '2026-03-10T23:00:00Z' });
     const result = await activities({ now: at('2026-03-10T15:00:00Z') }).sendMessage(input);
-    expect(result).toMatchObject({ status: 'suppressed', reason: 'quiet-hours past notAfter' });
+    expect(result).toMatchObject({ status: 'expired', reason: 'quiet-hours past notAfter' });
+    expect(await db.message.findUniqueOrThrow({ where: { id: result.messageId! } })).toMatchObject({ status: 'expired', providerId: null });
   });
 });
 

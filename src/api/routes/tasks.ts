@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { boundedDateTime } from '../../domain/dates';
 import { requestedTimeProblem } from '../../domain/lifecycle';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -221,7 +222,7 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     schema: {
       tags: ['tasks'],
       summary: 'The customer asked to be called at another time: the task shows and reminds of it (inside their window); its required window, and so its timeliness, stay as the plan set them',
-      params: TaskParams, headers: IdempotencyHeaders, body: z.strictObject({ at: z.iso.datetime({ offset: true }) }),
+      params: TaskParams, headers: IdempotencyHeaders, body: z.strictObject({ at: boundedDateTime() }),
       response: { 200: TaskSchema, 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
     },
   }, async (req) => {
