@@ -1,7 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { defineConfig } from 'prisma/config';
 
-// Prisma 6.19 in driver-adapter mode: no engine binary is downloaded (see ../shared/TOOLCHAIN.md).
+// Prisma 6.19 in driver-adapter mode: no engine binary is downloaded (see README.md, "Database").
 export default defineConfig({
   experimental: { adapter: true },
   engine: 'js',
