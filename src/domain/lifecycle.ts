@@ -59,6 +59,24 @@ export const MISSED_AFTER_MS = 2 * 24 * 60 * 60 * 1000;
 /** Statuses after which a step never changes again. */
 export const CLOSED_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['done_on_time', 'done_late', 'missed', 'failed', 'cancelled', 'expired']);
 
+/** The instants a lifecycle can be about (the API refuses anything else; see dates.ts). */
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+const LATEST_MS = Date.UTC(2101, 0, 1);
+
+/**
+ * Why the workflow could never run this input, or null. The API refuses such input with a 400;
+ * this is the workflow's own guard, so that a bad start fails the workflow once, visibly,
+ * instead of failing its task on every retry.
+ */
+export function lifecycleInputProblem(input: LifecycleInput): string | null {
+  const delivered = Date.parse(input.deliveredAt);
+  if (!(delivered >= EARLIEST_MS && delivered < LATEST_MS)) return `deliveredAt ${input.deliveredAt} is not a date between 2000 and 2100`;
+  if (input.plan.steps.length === 0) return 'the plan has no steps';
+  const state = initialLifecycleState(input);
+  const bad = state.steps.find((s) => !(Date.parse(s.dueEnd) < LATEST_MS) || !(Date.parse(s.dueStart) >= EARLIEST_MS));
+  return bad ? `step ${bad.key} falls outside 2000-2100` : null;
+}
+
 /** The state a lifecycle starts in: its plan scheduled, nothing done. */
 export function initialLifecycleState(input: LifecycleInput): LifecycleState {
   return {

@@ -32,6 +32,7 @@ import {
   CLOSED_STEP_STATUSES,
   initialLifecycleState,
   LifecycleInput,
+  lifecycleInputProblem,
   LifecycleState,
   messageNotAfter,
   messageStillTimely,
@@ -89,6 +90,8 @@ const noSuchStep = (what: string) => ApplicationFailure.nonRetryable(what, 'Reco
  * follow-ups: every customer answer, call-back request and end of ownership comes through it.
  */
 export async function vehicleLifecycle(input: LifecycleInput): Promise<LifecycleState> {
+  const problem = input.carried ? null : lifecycleInputProblem(input);
+  if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidWorkflowInput');
   const state: LifecycleState = input.carried ?? initialLifecycleState(input);
   /** Bumped whenever due times move or a task closes, so sleeping steps wake up and look again. */
   let scheduleVersion = 0;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DateTime } from 'luxon';
@@ -791,6 +791,18 @@ describe('vehicle lifecycle workflow: deliveries that reach the system late', ()
       expect(fake.callsOf('openFollowUp').map((c) => c.input.stepKey).sort()).toEqual([CONSULTANT_CALL, SURVEY_CALL, SUPERVISOR_CALL].sort());
       await endOwnership(d);
       await recordHistory(d.handle, 'backfilled-delivery');
+    });
+  });
+});
+
+describe('vehicle lifecycle workflow: input it could never run', () => {
+  it('fails once, visibly, on a delivery dated in year 9999 instead of failing its task on every retry', async () => {
+    await withWorker(async ({ fake, deliver }) => {
+      const d = await deliver(new Date('9999-12-31T00:00:00Z'));
+      const failure = await plainClient().workflow.getHandle(d.handle.workflowId).result().catch((err: unknown) => err);
+      expect((failure as WorkflowFailedError).cause).toBeInstanceOf(ApplicationFailure);
+      expect(((failure as WorkflowFailedError).cause as ApplicationFailure).type).toBe('InvalidWorkflowInput');
+      expect(fake.calls).toEqual([]);
     });
   });
 });
