@@ -41,3 +41,11 @@ export const safeName = (max: number) =>
 /** Free text over several lines (a call note, a complaint, a message body): tabs and line breaks allowed. */
 export const safeNote = (max: number) =>
   z.string().trim().min(1).max(max).superRefine(refuse(CONTROL_IN_NOTE, 'a control character')).superRefine(requireVisible);
+
+/**
+ * For text we must take as it comes (an SMS a customer sent, relayed by the provider): the control
+ * characters dropped rather than the message refused. Line breaks and tabs stay.
+ */
+export function withoutControlCharacters(text: string): string {
+  return text.replace(new RegExp(CONTROL_IN_NOTE.source, 'gu'), '');
+}

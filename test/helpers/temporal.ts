@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, WorkflowBundle } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/connection';
 import { temporalBinaries } from '../../src/temporal/toolchain';
 
 /**
@@ -9,13 +10,24 @@ import { temporalBinaries } from '../../src/temporal/toolchain';
  */
 let runtimeInstalled = false;
 
-export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+function installRuntime(): void {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
+}
+
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  installRuntime();
   const path = process.env.TEMPORAL_TEST_SERVER_PATH ?? temporalBinaries().testServer;
   return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+}
+
+/** The dev server, for tests that need what the time-skipping server lacks (our search attributes). */
+export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  installRuntime();
+  const path = process.env.TEMPORAL_CLI_PATH ?? temporalBinaries().cli;
+  return TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTES } });
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;

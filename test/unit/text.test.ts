@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { safeName, safeNote, safeText } from '../../src/domain/text';
+import { safeName, safeNote, safeText, withoutControlCharacters } from '../../src/domain/text';
 
 function problems(schema: z.ZodType, value: unknown): string[] {
   const result = schema.safeParse(value);
@@ -93,5 +93,11 @@ describe('safeNote', () => {
     const result = z.object({ note: note }).safeParse({ note: 'x\u0000' });
     expect(result.success).toBe(false);
     expect(result.error!.issues[0].path).toEqual(['note']);
+  });
+});
+
+describe('withoutControlCharacters', () => {
+  it('drops NUL, escapes and lone surrogates from an inbound SMS and keeps its lines and emoji', () => {
+    expect(withoutControlCharacters('满意\u0000 5\u001B\n谢谢 😀\uD800')).toBe('满意 5\n谢谢 😀');
   });
 });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConsentSource } from '../../domain/consent';
 import { classifyInboundSms, helpReply, type InboundSmsClassification } from '../../domain/opt-out';
 import { normalizePhone } from '../../domain/phone';
-import { safeNote, safeText } from '../../domain/text';
+import { safeNote, safeText, withoutControlCharacters } from '../../domain/text';
 import { LocaleSchema } from '../../domain/templates';
 import { Prisma } from '../../generated/prisma/client';
 import { statusFromTwilio } from '../../messaging/delivery-status';
@@ -38,17 +38,21 @@ export function acceptFormBodies(app: FastifyInstance): void {
 const CSAT_ANSWER_DAYS = 7;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+// Signed by Twilio, yet bounded: a value PostgreSQL refuses (a NUL) must be a 400, not a 500 that Twilio retries.
+const MessageSidSchema = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'a Twilio message SID');
+
 const StatusCallbackSchema = z.looseObject({
-  MessageSid: z.string().min(1),
-  MessageStatus: z.string().min(1),
-  ErrorCode: z.string().optional(),
+  MessageSid: MessageSidSchema,
+  MessageStatus: z.string().regex(/^[a-z_-]{1,32}$/, 'a Twilio message status'),
+  ErrorCode: z.string().regex(/^\d{1,10}$/, 'a Twilio error code').optional(),
 });
 
 const InboundSmsSchema = z.looseObject({
-  MessageSid: z.string().min(1),
-  From: z.string().min(1),
-  To: z.string().default(''),
-  Body: z.string().default(''),
+  MessageSid: MessageSidSchema,
+  From: safeText(64),
+  To: z.string().max(64).default('').transform(withoutControlCharacters),
+  /** What the customer wrote: taken as it comes, less the control characters no phone sends. */
+  Body: z.string().max(10_000).default('').transform(withoutControlCharacters),
 });
 
 const BounceSchema = z
