@@ -108,7 +108,7 @@ describe('contact plans', () => {
 describe('KPIs, messages and templates', () => {
   it.each([
     ['/v1/kpis?from=0000-01-01&to=2026-01-01', 'querystring.from'],
-    ['/v1/kpis/ranking?metric=timeliness&from=2026-01-01&to=9999-12-31', 'querystring.to'],
+    ['/v1/kpis/ranking?metric=timeliness&storeId=a%00b', 'querystring.storeId'],
     [`/v1/kpis/csat/rows?cursor=${encodeCursor('0000-01-01T00:00:00.000Z', '00000000-0000-4000-8000-000000000000')}`, 'querystring.cursor'],
     ['/v1/messages?status=sent%00', 'querystring.status'],
     ['/v1/messages?storeId=%00', 'querystring.storeId'],
