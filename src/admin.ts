@@ -9,7 +9,7 @@ import { migrate } from './db/migrate';
  * that, the API's admin routes do the same). `npm run admin -- <command> [options]`.
  */
 const USAGE = `usage:
-  npm run admin -- create-store --id sh-pudong --name "上海浦东店" [--time-zone Asia/Shanghai] [--hotline 400-800-8888]
+  npm run admin -- create-store --id sh-pudong --name "上海浦东店" --hotline 400-800-8888 [--time-zone Asia/Shanghai]
   npm run admin -- create-api-key --name "DMS integration" --role admin|integration [--store sh-pudong]`;
 
 async function main(): Promise<void> {
@@ -28,7 +28,8 @@ async function main(): Promise<void> {
     switch (positionals[0]) {
       case 'create-store': {
         const parsed = StoreInputSchema.safeParse({ id: values.id, name: values.name, timeZone: values['time-zone'], serviceHotline: values.hotline });
-        if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('\n'));
+        const option: Record<string, string> = { timeZone: 'time-zone', serviceHotline: 'hotline' };
+        if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${option[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('\n'));
         const store = await createStore(db, parsed.data, 'admin-cli');
         process.stdout.write(`created store ${store.id} (${store.timeZone}) with the default contact plan\n`);
         break;

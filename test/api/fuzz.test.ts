@@ -212,6 +212,7 @@ function query(params: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<stri
 
 // A lone surrogate cannot be percent-encoded as UTF-8: it goes out as the invalid bytes a broken client would send.
 const encodeSegment = (text: string) => encodeURIComponent(text.replace(/\p{Cs}/gu, '\uFFFD')).replaceAll('%EF%BF%BD', '%ED%A0%80');
+const idempotencyHeader = (key: string | undefined): Record<string, string> => (key ? { 'idempotency-key': key } : {});
 const segment = (arb: fc.Arbitrary<unknown>) => arb.map((v) => encodeSegment(typeof v === 'string' ? v : JSON.stringify(v)));
 
 // ---- the route families -----------------------------------------------------------------------
@@ -261,9 +262,9 @@ function families(w: World): Record<string, fc.Arbitrary<Omit<FuzzRequest, 'fami
     'POST /v1/tasks/:id/claim': fc.tuple(taskId, staffId).map(([task, staff]) => ({ method: 'POST', path: `/v1/tasks/${task}/claim`, headers: { 'x-staff-id': String(staff).replace(/[^\x20-\x7e]/g, '') } })),
     'POST /v1/tasks/:id/reassign': fc.tuple(taskId, mutated({ assigneeId: a.staffIds[0] })).map(([task, body]) => ({ method: 'POST', path: `/v1/tasks/${task}/reassign`, body })),
     'POST /v1/tasks/:id/reschedule': fc.tuple(taskId, mutated(() => ({ at: new Date(Date.now() + 3600_000).toISOString() })), fc.option(fc.uuid(), { nil: undefined }))
-      .map(([task, body, idem]) => ({ method: 'POST', path: `/v1/tasks/${task}/reschedule`, body, headers: idem ? { 'idempotency-key': idem } : {} })),
+      .map(([task, body, idem]) => ({ method: 'POST', path: `/v1/tasks/${task}/reschedule`, body, headers: idempotencyHeader(idem) })),
     'POST /v1/tasks/:id/complete': fc.tuple(taskId, mutated(outcome), fc.option(fc.uuid(), { nil: undefined }))
-      .map(([task, body, idem]) => ({ method: 'POST', path: `/v1/tasks/${task}/complete`, body, headers: idem ? { 'idempotency-key': idem } : {} })),
+      .map(([task, body, idem]) => ({ method: 'POST', path: `/v1/tasks/${task}/complete`, body, headers: idempotencyHeader(idem) })),
     'GET /v1/stores/:storeId/plan': segment(storeId).map((s) => ({ method: 'GET', path: `/v1/stores/${s}/plan` })),
     'PUT /v1/stores/:storeId/plan': fc.tuple(segment(storeId), mutated(DEFAULT_PLAN)).map(([s, body]) => ({ method: 'PUT', path: `/v1/stores/${s}/plan`, body })),
     'POST /v1/stores/:storeId/plan/preview': fc.tuple(segment(storeId), mutated({ deliveredAt: new Date().toISOString(), contactWindow: { start: '09:00', end: '20:00' } }))
