@@ -1,0 +1,68 @@
+/**
+ * The audit log: one append-only row per change to tasks, cases, customers, consents, plans,
+ * templates, staff, keys and stores, saying who (a staff member, an API key or the system), when,
+ * what, and the record before and after. Each row is written in the transaction of the change it
+ * records, so a change and its record commit or roll back together. The database refuses to
+ * update, delete or truncate the table (see the migration audit_log_thresholds_digest).
+ *
+ * Personal data in before/after is the record itself and stays in the database; it is never
+ * logged. Secrets (key hashes, passwords, tokens) are never recorded.
+ */
+import type { Prisma } from '../generated/prisma/client';
+
+type Tx = Prisma.TransactionClient;
+
+export const AUDIT_ENTITIES = ['task', 'case', 'customer', 'consent', 'plan', 'template', 'staff', 'api-key', 'store', 'kpi-threshold'] as const;
+export type AuditEntity = (typeof AUDIT_ENTITIES)[number];
+
+/** Who made a change: a staff member, an API key, or the system on its own (a schedule, a workflow). */
+export type AuditActor = { kind: 'staff' | 'api-key'; id: string } | 'system';
+
+export interface AuditEntry {
+  actor: AuditActor;
+  /** "<entity>.<verb>", e.g. "task.claim" */
+  action: string;
+  entity: AuditEntity;
+  entityId: string;
+  storeId: string | null;
+  before?: unknown;
+  after?: unknown;
+  /** why the system acted on its own */
+  reason?: string;
+}
+
+/** Field names whose values are secrets, at any depth: recorded as "[secret]" (that they changed is the record). */
+const SECRET_FIELD = /hash|password|secret|token|^key$|^apiKey$/i;
+
+/** A JSON value of `value` without secrets; dates as ISO strings. */
+export function auditJson(value: unknown): Prisma.InputJsonValue | undefined {
+  if (value === undefined || value === null) return undefined;
+  return JSON.parse(JSON.stringify(value, (name, v: unknown) => {
+    if (name && SECRET_FIELD.test(name) && v !== null && v !== undefined) return '[secret]';
+    return typeof v === 'bigint' ? v.toString() : v;
+  })) as Prisma.InputJsonValue;
+}
+
+/** Appends one row; call it with the transaction that makes the change. */
+export async function recordAudit(tx: Tx, entry: AuditEntry): Promise<void> {
+  const actor = entry.actor === 'system' ? { kind: 'system', id: null } : entry.actor;
+  await tx.auditLog.create({
+    data: {
+      actorKind: actor.kind,
+      actorId: actor.id,
+      action: entry.action,
+      entity: entry.entity,
+      entityId: entry.entityId,
+      storeId: entry.storeId,
+      before: auditJson(entry.before),
+      after: auditJson(entry.after),
+      reason: entry.reason,
+    },
+  });
+}
+
+/** The actor of an API request: the staff member acting through it when named, else the key (or session) itself. */
+export function auditActorOf(actor: { kind: string; id: string }, staffId?: string | null): AuditActor {
+  if (staffId) return { kind: 'staff', id: staffId };
+  return { kind: actor.kind === 'staff' ? 'staff' : 'api-key', id: actor.id };
+}
