@@ -54,6 +54,8 @@ export interface RescheduleRequest {
   stepKey: string;
   /** The time the customer asked to be called at. */
   requestedAt: string;
+  /** The acting staff member, when the request named one (the audit log's actor). */
+  staffId?: string | null;
 }
 
 export interface RescheduleResult {

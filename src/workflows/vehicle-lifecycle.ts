@@ -205,11 +205,11 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     return { ...result, status: s.status, caseId };
   }
 
-  function reschedule({ stepKey, requestedAt }: RescheduleRequest) {
+  function reschedule({ stepKey, requestedAt, staffId }: RescheduleRequest) {
     return oneAtATime(stepKey, async () => {
       const s = stepOf(stepKey);
       if (s.status !== 'open') throw taskClosed(s);
-      const moved = await answering.rescheduleFollowUp({ followUpId: s.followUpId!, requestedAt });
+      const moved = await answering.rescheduleFollowUp({ followUpId: s.followUpId!, requestedAt, staffId: staffId ?? null });
       if (patched('required-window-never-moves')) {
         s.requestedAt = moved.requestedAt;
         s.nextAttemptAt = moved.nextAttemptAt;

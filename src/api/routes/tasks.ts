@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CallOutcomeSchema } from '../../domain/outcome';
 import { Prisma } from '../../generated/prisma/client';
 import { recordAnswerUpdate, rescheduleTaskUpdate } from '../../workflows/contract';
+import { type AuditActor, auditActorOf, recordAudit } from '../../services/audit';
 import { Actor, actorOf, assertStoreAccess, storeScope } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, HttpError, notFound } from '../errors';
 import type { ApiDeps } from '../server';
@@ -125,6 +126,24 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     return task;
   }
 
+  /**
+   * Who holds a task, changed when `where` still holds, and audited in the same transaction. The
+   * row is locked first, so the audit's "before" is what the change replaced. False: `where` did not hold.
+   */
+  async function changeHolder(actor: AuditActor, action: 'task.claim' | 'task.reassign', id: string, where: Prisma.FollowUpWhereInput, data: { assigneeId: string; claimedAt: Date | null }): Promise<boolean> {
+    return db.$transaction(async (tx) => {
+      const [before] = await tx.$queryRaw<{ assigneeId: string | null; claimedAt: Date | null; storeId: string }[]>`
+        SELECT "assigneeId"::text AS "assigneeId", "claimedAt", "storeId" FROM "FollowUp" WHERE id = ${id}::uuid FOR UPDATE`;
+      const { count } = await tx.followUp.updateMany({ where: { id, ...where }, data });
+      if (count === 0) return false;
+      await recordAudit(tx, {
+        actor, action, entity: 'task', entityId: id, storeId: before.storeId,
+        before: { assigneeId: before.assigneeId, claimedAt: before.claimedAt }, after: data,
+      });
+      return true;
+    });
+  }
+
   app.get('/v1/tasks', {
     schema: {
       tags: ['tasks'], summary: 'Call tasks: a staff member\'s inbox with assigneeId, a store\'s with storeId',
@@ -191,11 +210,9 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   }, async (req) => {
     const task = await loadTask(actorOf(req), req.params.id);
     const staffId = (await actingStaff(deps, req.headers['x-staff-id'], task.storeId, true))!;
-    const { count } = await db.followUp.updateMany({
-      where: { id: task.id, status: 'open', OR: [{ assigneeId: null }, { assigneeId: staffId }] },
-      data: { assigneeId: staffId, claimedAt: new Date() },
-    });
-    if (count === 0) throw conflict('the task is closed or held by someone else: reassign it instead');
+    const changed = await changeHolder(auditActorOf(actorOf(req), staffId), 'task.claim', task.id,
+      { status: 'open', OR: [{ assigneeId: null }, { assigneeId: staffId }] }, { assigneeId: staffId, claimedAt: new Date() });
+    if (!changed) throw conflict('the task is closed or held by someone else: reassign it instead');
     return viewOf(await loadTask(actorOf(req), task.id), new Date());
   });
 
@@ -210,8 +227,8 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     const task = await loadTask(actor, req.params.id);
     const target = await db.staff.findUnique({ where: { id: req.body.assigneeId } });
     if (!target || target.storeId !== task.storeId || !target.active) throw badRequest('assigneeId', 'not an active staff member of this task\'s store');
-    const { count } = await db.followUp.updateMany({ where: { id: task.id, status: 'open' }, data: { assigneeId: target.id, claimedAt: null } });
-    if (count === 0) throw conflict(`task is ${task.status}`);
+    const changed = await changeHolder(auditActorOf(actor), 'task.reassign', task.id, { status: 'open' }, { assigneeId: target.id, claimedAt: null });
+    if (!changed) throw conflict(`task is ${task.status}`);
     req.log.info({ taskId: task.id, from: task.assigneeId, to: target.id, actorId: actor.id }, 'task reassigned');
     return viewOf(await loadTask(actor, task.id), new Date());
   });
@@ -230,9 +247,10 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     const task = await loadTask(actor, req.params.id);
     const problem = requestedTimeProblem({ dueEnd: task.dueEnd.toISOString() }, new Date(req.body.at), new Date());
     if (problem) throw badRequest('at', problem);
+    const staffId = await actingStaff(deps, req.headers['x-staff-id'], task.storeId, false);
     await temporal.workflow.getHandle(task.delivery.workflowId)
       .executeUpdate(rescheduleTaskUpdate, {
-        args: [{ stepKey: task.stepKey, requestedAt: new Date(req.body.at).toISOString() }],
+        args: [{ stepKey: task.stepKey, requestedAt: new Date(req.body.at).toISOString(), staffId }],
         updateId: updateIdOf(req.headers['idempotency-key'], 'reschedule', task.id),
       })
       .catch(updateError);
