@@ -245,7 +245,7 @@ export function treeCpuSeconds(pid: number): number {
 }
 
 /** CPU seconds per service of the stack (and of this process, the load driver), for a before/after diff. */
-export function cpuSnapshot(bs: BenchStack): Record<string, number> {
+export function cpuSnapshot(bs: Pick<BenchStack, 'stack'>): Record<string, number> {
   const snap: Record<string, number> = { bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 };
   for (const s of bs.stack.services) if (s.child.pid && s.child.exitCode === null) snap[s.name] = treeCpuSeconds(s.child.pid);
   return snap;

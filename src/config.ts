@@ -40,6 +40,8 @@ export const ConfigSchema = z
     /** Busy workflows kept in the worker's memory; sleeping ones are replayed from history when they wake. */
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(10_000).default(100),
     TEMPORAL_UI_PORT: port.default(8233),
+    /** host:port where the worker serves the Temporal SDK's Prometheus metrics (`/metrics`); unset, none. */
+    WORKER_METRICS_ADDRESS: z.string().regex(/^[\w.:[\]-]+:\d+$/, 'must be host:port').optional(),
 
     API_HOST: z.string().min(1).default('127.0.0.1'),
     API_PORT: port.default(3000),

@@ -51,7 +51,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, service?: Service): Promise<void> {
+/** Polls `check` until it holds; a service that is not ready in time is killed (so a supervisor starts it afresh). */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, service?: Service): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void service?.exited.then(() => (exited = true));
@@ -208,20 +209,21 @@ export class Stack {
     return maildev;
   }
 
-  async startWorker(): Promise<Service> {
+  /** `name` and `env` tell replicas apart (the cluster profile runs two, with their own metrics ports). */
+  async startWorker(name = 'worker', env = this.env): Promise<Service> {
     // A bounded heap makes V8 collect evicted workflows' garbage early instead of growing toward its default limit.
-    const worker = this.spawnService('worker', process.execPath, ['--max-old-space-size=256', ...TSX, 'src/worker.ts'], this.env, () => this.startWorker());
+    const worker = this.spawnService(name, process.execPath, ['--max-old-space-size=256', ...TSX, 'src/worker.ts'], env, () => this.startWorker(name, env));
     let ready = false;
     worker.child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('worker started')) ready = true;
     });
-    await waitFor('worker', async () => ready, 90_000, worker);
+    await waitFor(name, async () => ready, 90_000, worker);
     return worker;
   }
 
-  async startApi(): Promise<Service> {
-    const api = this.spawnService('api', process.execPath, [...TSX, 'src/api/main.ts'], this.env, () => this.startApi());
-    await waitFor('API', async () => (await fetch(`${this.apiUrl}/health`)).ok, 60_000, api);
+  async startApi(name = 'api', port = this.opts.ports.api): Promise<Service> {
+    const api = this.spawnService(name, process.execPath, [...TSX, 'src/api/main.ts'], { ...this.env, API_PORT: String(port) }, () => this.startApi(name, port));
+    await waitFor(name, async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 60_000, api);
     return api;
   }
 

@@ -3,11 +3,16 @@ import { createActivities } from './activities';
 import { loadConfig } from './config';
 import { createDb } from './db/client';
 import { createLogger, Logger } from './logger';
+import { businessMetricsInterceptor } from './metrics';
 import { createTransports } from './messaging';
 import { temporalConnectionOptions } from './temporal/connection';
 
-/** The SDK's own logs (including workflow `log` calls) go through our pino logger, as JSON like the rest. */
-function installRuntimeLogger(logger: Logger): void {
+/**
+ * The SDK's own logs (including workflow `log` calls) go through our pino logger, as JSON like the
+ * rest; with an address, the SDK serves its metrics there for Prometheus (schedule-to-start
+ * latencies, sticky cache, slots, and the business counters of src/metrics.ts).
+ */
+function installRuntime(logger: Logger, metricsAddress: string | undefined): void {
   const sdk = logger.child({ component: 'temporal-sdk' });
   const forward = (level: LogLevel, message: string, meta?: LogMetadata) => {
     const { sdkComponent: _c, taskQueue: _q, ...rest } = meta ?? {};
@@ -24,6 +29,7 @@ function installRuntimeLogger(logger: Logger): void {
       warn: (m, meta) => forward('WARN', m, meta),
       error: (m, meta) => forward('ERROR', m, meta),
     },
+    ...(metricsAddress && { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } }),
   });
 }
 
@@ -31,7 +37,7 @@ function installRuntimeLogger(logger: Logger): void {
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
-  installRuntimeLogger(logger);
+  installRuntime(logger, config.WORKER_METRICS_ADDRESS);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL: required by the worker (npm start provides it)');
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const transports = createTransports(config);
@@ -44,6 +50,7 @@ async function main(): Promise<void> {
     // The SDK's default cache (thousands of workflows) is sized for short workflows; ours sleep for
     // days, and holding them all grew one worker past 4 GB at 2,000 vehicles (bench/idle.ts).
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    interceptors: { activity: [businessMetricsInterceptor(Runtime.instance().metricMeter)] },
     activities: createActivities({ db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger, messageCapPerDay: config.MESSAGE_CAP_PER_DAY }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
