@@ -27,7 +27,7 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   installRuntime();
   const path = process.env.TEMPORAL_CLI_PATH ?? temporalBinaries().cli;
-  return TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTES } });
+  return TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] } });
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;
