@@ -48,8 +48,8 @@ function conditionSql(c: FollowUpCondition, asOf: Date): Prisma.Sql {
   return Prisma.join(parts, ' AND ');
 }
 
-/** Never NULL, so it can stand as a row's boolean as well as in a FILTER clause. */
-function allOf(conditions: readonly FollowUpCondition[], asOf: Date): Prisma.Sql {
+/** Never NULL, so it can stand as a row's boolean as well as in a FILTER clause. Also compiles the manager audit's figures. */
+export function allOf(conditions: readonly FollowUpCondition[], asOf: Date): Prisma.Sql {
   if (conditions.length === 0) return Prisma.sql`true`;
   return Prisma.join(conditions.map((c) => Prisma.sql`(${conditionSql(c, asOf)})`), ' AND ');
 }
