@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Delivery" ADD COLUMN     "ownerId" UUID,
+ADD COLUMN     "reclaimedAt" TIMESTAMPTZ(3);
