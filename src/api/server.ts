@@ -7,7 +7,9 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { httpLoggerOptions } from '../logger';
 import { registerAuth } from './auth';
-import { ErrorBodySchema, registerErrorHandler } from './errors';
+import { auditRoutes } from './routes/audit';
+import { managerAuditRoutes } from './routes/audits';
+import { authRoutes } from './routes/auth';
 import { consentRoutes } from './routes/consents';
 import { deliveryRoutes } from './routes/deliveries';
 import { kpiRoutes } from './routes/kpis';
@@ -70,4 +72,5 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(consentRoutes, deps);
   await app.register(templateRoutes, deps);
   return app;
+  await app.register(authRoutes, deps);
 }

@@ -26,9 +26,14 @@ export function withAssignment<T>(db: Db, write: (tx: Tx) => Promise<T>): Promis
 
 export type CallRole = 'consultant' | 'supervisor' | 'cr_specialist' | 'manager';
 
+/** The (store, role) lock every pick takes, until the transaction ends (re-entrant within it). */
+export async function lockAssignment(tx: Tx, storeId: string, role: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`assignment:${storeId}:${role}`}, 0))`;
+}
+
 /** The active holder of `role` at the store with the fewest open tasks; null when nobody holds it. */
 export async function fairAssignee(tx: Tx, storeId: string, role: string): Promise<string | null> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`assignment:${storeId}:${role}`}, 0))`;
+  await lockAssignment(tx, storeId, role);
   const [pick] = await tx.$queryRaw<{ id: string }[]>`
     SELECT s.id::text AS id
     FROM "Staff" s

@@ -5,7 +5,8 @@ import { ChannelSchema, ConsentSource, effectiveConsents, PurposeSchema } from '
 import { setConsents } from '../../messaging/records';
 import { UNSUBSCRIBE_PATH, unsubscribeLinks } from '../../messaging/unsubscribe';
 import { consentChanged, signalCustomerWorkflows } from '../../messaging/workflow-signals';
-import { actorOf } from '../auth';
+import { customerWhere } from '../../services/access';
+import { actorLabel, actorOf } from '../auth';
 import { ErrorBodySchema, HttpError, notFound } from '../errors';
 import type { ApiDeps } from '../server';
 import { acceptFormBodies } from './webhooks';
@@ -46,8 +47,8 @@ export const consentRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
 
   async function customerFor(req: FastifyRequest, id: string) {
     const actor = actorOf(req);
-    const customer = await db.customer.findUnique({ where: { id }, select: { id: true, storeId: true } });
-    if (!customer || (actor.storeId && actor.storeId !== customer.storeId)) throw notFound(`customer ${id}`);
+    const customer = await db.customer.findFirst({ where: { id, AND: [customerWhere(actor)] }, select: { id: true, storeId: true } });
+    if (!customer) throw notFound(`customer ${id}`);
     return customer;
   }
 
@@ -73,7 +74,7 @@ export const consentRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
     },
   }, async (req) => {
     const customer = await customerFor(req, req.params.id);
-    await setConsents(db, customer.id, req.body.consents, `api-key:${actorOf(req).id}`);
+    await setConsents(db, customer.id, req.body.consents, actorLabel(actorOf(req)));
     req.log.info({ customerId: customer.id, changes: req.body.consents }, 'consent changed');
     await signalCustomerWorkflows({ db, temporal, log: req.log }, customer.id, req.body.consents.map(consentChanged));
     return view(customer.id);

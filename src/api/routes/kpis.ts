@@ -14,8 +14,9 @@ import {
 import { boundedDate, boundedDateTime, inSaneRange } from '../../domain/dates';
 import { createKpiQueries } from '../../kpi/queries';
 import type { KpiFilter } from '../../kpi/sql';
-import { actorOf, storeScope } from '../auth';
-import { badRequest, ErrorBodySchema } from '../errors';
+import { kpiPeople, storeIdsOf } from '../../services/access';
+import { actorOf, assertStoreAccess } from '../auth';
+import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors';
 import { StoreIdSchema } from '../params';
 import type { ApiDeps } from '../server';
 
@@ -98,9 +99,23 @@ const RankingSchema = z.object({
 export const kpiRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => {
   const queries = createKpiQueries(db);
 
-  /** The actor's scope and the period, or a 4xx naming the parameter at fault. */
-  async function filterFor(req: FastifyRequest, query: { storeId?: string; staffId?: string; from?: string; to?: string }) {
-    const { storeId } = storeScope(actorOf(req), query.storeId);
+  /**
+   * The actor's scope and the period, or a 4xx naming the parameter at fault. A consultant reads
+   * their own figures, a supervisor their own or a team member's (src/services/access.ts); the
+   * store's figures and the ranking are for CR specialists and managers.
+   */
+  async function filterFor(req: FastifyRequest, query: { storeId?: string; staffId?: string; from?: string; to?: string }, ranking = false) {
+    const actor = actorOf(req);
+    const stores = storeIdsOf(actor);
+    if (query.storeId) assertStoreAccess(actor, query.storeId);
+    else if (stores !== null && stores.length > 1) throw badRequest('querystring.storeId', `name one of your stores: ${stores.join(', ')}`);
+    const storeId = query.storeId ?? stores?.[0];
+    const people = storeId ? kpiPeople(actor, storeId) : null;
+    if (people !== null) {
+      if (ranking) throw forbidden('the ranking is for CR specialists and managers');
+      if (query.staffId && !people.includes(query.staffId)) throw notFound(`staff member ${query.staffId}`);
+      query = { ...query, staffId: query.staffId ?? people[0] };
+    }
     let timeZone = DEFAULT_KPI_TIME_ZONE;
     if (storeId) {
       const store = await db.store.findUnique({ where: { id: storeId }, select: { timeZone: true } });
@@ -144,7 +159,7 @@ export const kpiRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => 
     },
   }, async (req) => {
     const { metric } = req.query;
-    const { filter, period } = await filterFor(req, req.query);
+    const { filter, period } = await filterFor(req, req.query, true);
     const tallies = isFollowUpKpi(metric) ? await queries.byAssignee(metric, filter) : await queries.byConsultant(metric, filter);
     const ranking = rankByRate(tallies, (a, b) => b.denominator - a.denominator || a.name.localeCompare(b.name, 'zh-CN') || a.staffId.localeCompare(b.staffId));
     return { metric, label: KPI_LABELS[metric], period, storeId: filter.storeId ?? null, ranking };

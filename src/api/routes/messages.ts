@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { messageWhere } from '../../services/access';
 import { actorOf, storeScope } from '../auth';
 import { StoreIdSchema } from '../params';
 import type { ApiDeps } from '../server';
@@ -26,8 +27,9 @@ export const messageRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db })
     },
   }, async (req) => {
     const { storeId, transport, status, deliveryId, limit } = req.query;
+    const actor = actorOf(req);
     const rows = await db.message.findMany({
-      where: { ...storeScope(actorOf(req), storeId), transport, status, deliveryId },
+      where: { ...storeScope(actor, storeId), transport, status, deliveryId, AND: [messageWhere(actor)] },
       orderBy: { createdAt: 'desc' },
       take: limit,
     });

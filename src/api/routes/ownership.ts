@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { ContactWindowSchema } from '../../domain/contact-window';
 import { boundedDateTime } from '../../domain/dates';
 import { contactWindowChangedSignal, ownershipEndedSignal } from '../../workflows/contract';
+import { can, customerWhere, deliveryWhere } from '../../services/access';
 import { actorOf } from '../auth';
-import { badRequest, ErrorBodySchema, notFound } from '../errors';
+import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors';
 import type { ApiDeps } from '../server';
 
 const OWNERSHIP_END_REASONS = ['sold', 'transferred', 'scrapped', 'customer_request'] as const;
@@ -38,8 +39,9 @@ export const ownershipRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db,
     },
   }, async (req, reply) => {
     const actor = actorOf(req);
-    const delivery = await db.delivery.findUnique({ where: { id: req.params.id } });
-    if (!delivery || (actor.storeId && actor.storeId !== delivery.storeId)) throw notFound(`delivery ${req.params.id}`);
+    const delivery = await db.delivery.findFirst({ where: { id: req.params.id, AND: [deliveryWhere(actor)] } });
+    if (!delivery) throw notFound(`delivery ${req.params.id}`);
+    if (!can(actor, 'delivery.end', delivery.storeId)) throw forbidden('ending an ownership is for CR specialists and managers');
     if (delivery.status === 'ended') return reply.status(200).send({ deliveryId: delivery.id, status: 'ended' });
     const endedAt = req.body.endedAt ? new Date(req.body.endedAt) : new Date();
     if (endedAt.getTime() > Date.now() + CLOCK_SKEW_MS) throw badRequest('endedAt', 'must not be in the future');
@@ -64,8 +66,8 @@ export const ownershipRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db,
     },
   }, async (req) => {
     const actor = actorOf(req);
-    const customer = await db.customer.findUnique({ where: { id: req.params.id } });
-    if (!customer || (actor.storeId && actor.storeId !== customer.storeId)) throw notFound(`customer ${req.params.id}`);
+    const customer = await db.customer.findFirst({ where: { id: req.params.id, AND: [customerWhere(actor)] } });
+    if (!customer) throw notFound(`customer ${req.params.id}`);
     const window = req.body;
     // The sends and call-backs read the window from the customer; the workflows reschedule with it.
     await db.customer.update({ where: { id: customer.id }, data: { contactWindowStart: window.start, contactWindowEnd: window.end } });

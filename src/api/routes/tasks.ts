@@ -8,8 +8,9 @@ import { CallOutcomeSchema } from '../../domain/outcome';
 import { Prisma } from '../../generated/prisma/client';
 import { recordAnswerUpdate, rescheduleTaskUpdate } from '../../workflows/contract';
 import { type AuditActor, auditActorOf, recordAudit } from '../../services/audit';
-import { Actor, actorOf, assertStoreAccess, storeScope } from '../auth';
-import { badRequest, conflict, ErrorBodySchema, HttpError, notFound } from '../errors';
+import { mayReassignTo, membershipAt, taskSql, taskWhere } from '../../services/access';
+import { Actor, actorOf, assertStoreAccess } from '../auth';
+import { badRequest, conflict, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors';
 import type { ApiDeps } from '../server';
 
 /**
@@ -77,8 +78,13 @@ const viewOf = (f: TaskRow, now: Date) => view(f, f.delivery.customer, f.deliver
 /** One inbox row: the follow-up with its customer's and vehicle's columns, read in one statement. */
 type InboxRow = TaskFields & { customerId: string; customerName: string; customerPhone: string; contactWindowStart: string; contactWindowEnd: string; vin: string; model: string };
 
-/** The staff member acting through this request (X-Staff-Id), who must belong to the task's store. */
-async function actingStaff(deps: ApiDeps, header: unknown, storeId: string, required: boolean): Promise<string | null> {
+/**
+ * The staff member acting: a signed-in person acts as themself (their row at the task's store);
+ * an integration key names one with X-Staff-Id, who must belong to the task's store.
+ */
+async function actingStaff(deps: ApiDeps, actor: Actor, header: unknown, task: { storeId: string; role: string }, required: boolean): Promise<string | null> {
+  if (actor.kind === 'staff') return membershipAt(actor, task.storeId, task.role)?.staffId ?? null;
+  const { storeId } = task;
   if (typeof header !== 'string' || !header) {
     if (required) throw badRequest('x-staff-id', 'name the staff member acting (header X-Staff-Id)');
     return null;
@@ -121,8 +127,8 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const TaskParams = z.object({ id: z.uuid() });
 
   async function loadTask(actor: Actor, id: string): Promise<TaskRow> {
-    const task = await db.followUp.findUnique({ where: { id }, include: taskInclude });
-    if (!task || task.kind !== 'call' || (actor.storeId && actor.storeId !== task.storeId)) throw notFound(`task ${id}`);
+    const task = await db.followUp.findFirst({ where: { id, kind: 'call', AND: [taskWhere(actor)] }, include: taskInclude });
+    if (!task) throw notFound(`task ${id}`);
     return task;
   }
 
@@ -161,7 +167,8 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     const q = req.query;
     const now = new Date();
     const endOfDay = new Date(now.getTime() + 24 * 3600_000);
-    const { storeId } = storeScope(actorOf(req), q.storeId);
+    const actor = actorOf(req);
+    if (q.storeId) assertStoreAccess(actor, q.storeId);
     // Keyset pagination on (dueEnd, id): stable while tasks are being completed.
     const [cursorDue, cursorId] = q.cursor ? q.cursor.split('_') : [];
     if (q.cursor && (!cursorId || Number.isNaN(Date.parse(cursorDue)) || !z.uuid().safeParse(cursorId).success)) throw badRequest('cursor', 'not a cursor this API returned');
@@ -169,7 +176,8 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     // the inbox is the busiest read of the API. Indexes: (assigneeId, status, dueEnd), (storeId, status, dueEnd).
     const conditions = [
       Prisma.sql`f.kind = 'call'`,
-      ...(storeId ? [Prisma.sql`f."storeId" = ${storeId}`] : []),
+      taskSql(actor),
+      ...(q.storeId ? [Prisma.sql`f."storeId" = ${q.storeId}`] : []),
       ...(q.assigneeId ? [Prisma.sql`f."assigneeId" = ${q.assigneeId}::uuid`] : []),
       ...(q.status === 'open' || q.due === 'overdue' ? [Prisma.sql`f.status = 'open'`] : q.status === 'closed' ? [Prisma.sql`f.status <> 'open'`] : []),
       ...(q.due === 'overdue' ? [Prisma.sql`f."dueEnd" < ${now}::timestamptz`] : []),
@@ -209,7 +217,7 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     },
   }, async (req) => {
     const task = await loadTask(actorOf(req), req.params.id);
-    const staffId = (await actingStaff(deps, req.headers['x-staff-id'], task.storeId, true))!;
+    const staffId = (await actingStaff(deps, actorOf(req), req.headers['x-staff-id'], task, true))!;
     const changed = await changeHolder(auditActorOf(actorOf(req), staffId), 'task.claim', task.id,
       { status: 'open', OR: [{ assigneeId: null }, { assigneeId: staffId }] }, { assigneeId: staffId, claimedAt: new Date() });
     if (!changed) throw conflict('the task is closed or held by someone else: reassign it instead');
@@ -227,7 +235,8 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     const task = await loadTask(actor, req.params.id);
     const target = await db.staff.findUnique({ where: { id: req.body.assigneeId } });
     if (!target || target.storeId !== task.storeId || !target.active) throw badRequest('assigneeId', 'not an active staff member of this task\'s store');
-    const changed = await changeHolder(auditActorOf(actor), 'task.reassign', task.id, { status: 'open' }, { assigneeId: target.id, claimedAt: null });
+    if (!mayReassignTo(actor, task.storeId, target.id)) throw forbidden('your role may not hand this task to that person (a supervisor reassigns within their team)');
+    const changed = await changeHolder(auditActorOf(actor, await actingStaff(deps, actor, undefined, task, false)), 'task.reassign', task.id, { status: 'open' }, { assigneeId: target.id, claimedAt: null });
     if (!changed) throw conflict(`task is ${task.status}`);
     req.log.info({ taskId: task.id, from: task.assigneeId, to: target.id, actorId: actor.id }, 'task reassigned');
     return viewOf(await loadTask(actor, task.id), new Date());
@@ -247,7 +256,7 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     const task = await loadTask(actor, req.params.id);
     const problem = requestedTimeProblem({ dueEnd: task.dueEnd.toISOString() }, new Date(req.body.at), new Date());
     if (problem) throw badRequest('at', problem);
-    const staffId = await actingStaff(deps, req.headers['x-staff-id'], task.storeId, false);
+    const staffId = await actingStaff(deps, actor, req.headers['x-staff-id'], task, false);
     await temporal.workflow.getHandle(task.delivery.workflowId)
       .executeUpdate(rescheduleTaskUpdate, {
         args: [{ stepKey: task.stepKey, requestedAt: new Date(req.body.at).toISOString(), staffId }],
@@ -267,7 +276,7 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     const actor = actorOf(req);
     const task = await loadTask(actor, req.params.id);
     assertStoreAccess(actor, task.storeId);
-    const staffId = await actingStaff(deps, req.headers['x-staff-id'], task.storeId, false);
+    const staffId = await actingStaff(deps, actor, req.headers['x-staff-id'], task, false);
     // The workflow records it (and any case): the one writer of its follow-ups.
     const result = await temporal.workflow.getHandle(task.delivery.workflowId)
       .executeUpdate(recordAnswerUpdate, {

@@ -13,7 +13,8 @@ import { allPurposes, applyDeliveryReceipt, openDataFixCase, setConsents } from 
 import { TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH, verifyTwilioSignature } from '../../messaging/twilio-webhook';
 import { consentChanged, customerReplied, type LifecycleSignal, signalCustomerWorkflows } from '../../messaging/workflow-signals';
 import { type CustomerAnswer, recordAnswerUpdate } from '../../workflows/contract';
-import { actorOf } from '../auth';
+import { reachesStore } from '../../services/access';
+import { actorOf, assertApiKey } from '../auth';
 import { ErrorBodySchema, forbidden, notFound } from '../errors';
 import type { ApiDeps } from '../server';
 
@@ -258,10 +259,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
     const actor = actorOf(req);
     const { messageId, providerId, type, diagnostic } = req.body;
     const bare = providerId?.replace(/^<|>$/g, '');
+    assertApiKey(actor);
     const message = await db.message.findFirst({
       where: messageId ? { id: messageId, channel: 'email' } : { channel: 'email', providerId: { in: [`<${bare}>`, bare as string] } },
     });
-    if (!message || (actor.storeId && actor.storeId !== message.storeId)) throw notFound(`email message ${messageId ?? providerId}`);
+    if (!message || !reachesStore(actor, message.storeId)) throw notFound(`email message ${messageId ?? providerId}`);
     const reason = `${type} bounce${diagnostic ? `: ${scrubDiagnostic(diagnostic)}` : ''}`;
     if (type === 'soft') {
       await db.message.update({ where: { id: message.id }, data: { errorCode: 'soft-bounce', errorReason: reason } });

@@ -1,0 +1,150 @@
+/**
+ * Staff sign-in: argon2id password hashes, sessions as opaque random tokens of which only a
+ * SHA-256 hash is stored, a lock-out after repeated failures, and admin resets. Passwords, tokens
+ * and logins are never logged.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import argon2 from 'argon2';
+import type { Db } from '../db/client';
+import type { Prisma } from '../generated/prisma/client';
+import { type Membership, STAFF_ROLES, type StaffActor, type StaffRole } from './access';
+
+type Tx = Prisma.TransactionClient;
+
+/** OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): memory-hard, and quick enough for 2 shared cores. */
+const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export const PASSWORD_MIN = 10;
+export const PASSWORD_MAX = 200;
+
+/** The lock-out: this many failures for one typed login within the window lock it for LOCK_MS. */
+export const MAX_FAILURES = 5;
+export const FAILURE_WINDOW_MS = 15 * 60_000;
+export const LOCK_MS = 15 * 60_000;
+
+/** A session ends at its expiry or after this long unused, whichever comes first. */
+export const SESSION_LIMITS = {
+  cookie: { ttlMs: 12 * 3600_000, idleMs: 2 * 3600_000 },
+  bearer: { ttlMs: 30 * 24 * 3600_000, idleMs: 7 * 24 * 3600_000 },
+} as const;
+export type SessionKind = keyof typeof SESSION_LIMITS;
+
+/** lastSeenAt is written at most this often: a session read costs no write on most requests. */
+const TOUCH_EVERY_MS = 60_000;
+
+export const SESSION_TOKEN_PREFIX = 'hfs_';
+
+export const normalizeLogin = (login: string) => login.trim().toLowerCase();
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+export const hashSessionToken = sha256;
+
+export const hashPassword = (password: string) => argon2.hash(password, ARGON2);
+
+/** Hashed once: an unknown login is verified against it, so it takes as long as a known one. */
+let dummyHash: Promise<string> | undefined;
+
+/** The policy's complaint about a new password, or null. */
+export function passwordProblem(password: string, login: string): string | null {
+  if (password.length < PASSWORD_MIN) return `at least ${PASSWORD_MIN} characters`;
+  if (password.length > PASSWORD_MAX) return `at most ${PASSWORD_MAX} characters`;
+  if (normalizeLogin(password) === normalizeLogin(login)) return 'must not be the login';
+  return null;
+}
+
+/** A temporary password for an admin's reset: shown once, changed at the next sign-in. */
+export const temporaryPassword = () => randomBytes(12).toString('base64url');
+
+export type SignInResult =
+  | { ok: true; loginId: string; token: string; expiresAt: Date; mustChangePassword: boolean }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number };
+
+/**
+ * Checks a password and opens a session. Unknown logins, wrong passwords and people who left all
+ * answer "invalid" after the same argon2 work; failures count per typed login, known or not, so
+ * the lock-out tells nothing about which accounts exist either.
+ */
+export async function signIn(db: Db, input: { login: string; password: string; kind: SessionKind }, now = new Date()): Promise<SignInResult> {
+  const login = normalizeLogin(input.login);
+  const loginHash = sha256(login);
+  const throttle = await db.signInThrottle.findUnique({ where: { loginHash } });
+  if (throttle?.lockedUntil && throttle.lockedUntil > now) {
+    return { ok: false, reason: 'locked', retryAfterSeconds: Math.ceil((throttle.lockedUntil.getTime() - now.getTime()) / 1000) };
+  }
+  const account = await db.staffLogin.findUnique({ where: { login } });
+  const matches = await argon2.verify(account?.passwordHash ?? await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))), input.password);
+  if (!account || !matches || account.disabledAt) {
+    await recordFailure(db, loginHash, now);
+    return { ok: false, reason: 'invalid' };
+  }
+  await clearLockOut(db, login);
+  const { token, expiresAt } = await openSession(db, account.id, input.kind, now);
+  return { ok: true, loginId: account.id, token, expiresAt, mustChangePassword: account.mustChangePassword };
+}
+
+export async function clearLockOut(tx: Db | Tx, login: string): Promise<void> {
+  await tx.signInThrottle.deleteMany({ where: { loginHash: sha256(normalizeLogin(login)) } });
+}
+
+/** One more failure in the window (a new window when the last one is over); the fifth locks. */
+async function recordFailure(db: Db, loginHash: string, now: Date): Promise<void> {
+  const windowOpen = new Date(now.getTime() - FAILURE_WINDOW_MS);
+  // One statement: simultaneous failures all count.
+  await db.$executeRaw`
+    INSERT INTO "SignInThrottle" ("loginHash", failures, "windowStart")
+    VALUES (${loginHash}, 1, ${now}::timestamptz)
+    ON CONFLICT ("loginHash") DO UPDATE SET
+      failures = CASE WHEN "SignInThrottle"."windowStart" < ${windowOpen}::timestamptz THEN 1 ELSE "SignInThrottle".failures + 1 END,
+      "windowStart" = CASE WHEN "SignInThrottle"."windowStart" < ${windowOpen}::timestamptz THEN ${now}::timestamptz ELSE "SignInThrottle"."windowStart" END,
+      "lockedUntil" = CASE
+        WHEN "SignInThrottle"."windowStart" >= ${windowOpen}::timestamptz AND "SignInThrottle".failures + 1 >= ${MAX_FAILURES}
+        THEN ${new Date(now.getTime() + LOCK_MS)}::timestamptz ELSE NULL END`;
+}
+
+async function openSession(db: Db | Tx, loginId: string, kind: SessionKind, now: Date) {
+  const token = `${SESSION_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const expiresAt = new Date(now.getTime() + SESSION_LIMITS[kind].ttlMs);
+  await db.staffSession.create({ data: { loginId, kind, tokenHash: sha256(token), expiresAt, createdAt: now, lastSeenAt: now } });
+  return { token, expiresAt };
+}
+
+/** The signed-in person of a session token, or null (unknown, revoked, expired, idle too long, or left). */
+export async function staffActorFor(db: Db, token: string, now = new Date()): Promise<StaffActor | null> {
+  const session = await db.staffSession.findUnique({
+    where: { tokenHash: sha256(token) },
+    include: { login: { include: { staff: { where: { active: true }, include: { team: { where: { active: true }, select: { id: true } } } } } } },
+  });
+  if (!session || session.revokedAt || session.expiresAt <= now || session.login.disabledAt) return null;
+  const limits = SESSION_LIMITS[session.kind as SessionKind] ?? SESSION_LIMITS.cookie;
+  if (now.getTime() - session.lastSeenAt.getTime() > limits.idleMs) return null;
+  if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+    await db.staffSession.update({ where: { id: session.id }, data: { lastSeenAt: now } });
+  }
+  const memberships: Membership[] = session.login.staff
+    .filter((s) => (STAFF_ROLES as readonly string[]).includes(s.role))
+    .map((s) => ({ staffId: s.id, storeId: s.storeId, role: s.role as StaffRole, team: s.role === 'supervisor' ? s.team.map((t) => t.id) : [] }));
+  return { kind: 'staff', id: session.loginId, sessionId: session.id, mustChangePassword: session.login.mustChangePassword, memberships };
+}
+
+export async function revokeSession(db: Db, sessionId: string, now = new Date()): Promise<void> {
+  await db.staffSession.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: now } });
+}
+
+/** Every open session of a person (they left, or their password was reset or changed). */
+export async function revokeSessionsOf(tx: Db | Tx, loginId: string, now = new Date(), except?: string): Promise<number> {
+  const { count } = await tx.staffSession.updateMany({ where: { loginId, revokedAt: null, ...(except && { id: { not: except } }) }, data: { revokedAt: now } });
+  return count;
+}
+
+/** Changes a password after checking the current one; the person's other sessions end. */
+export async function changePassword(db: Db, actor: StaffActor, current: string, next: string, now = new Date()): Promise<'ok' | 'wrong-password' | 'same-password'> {
+  const account = await db.staffLogin.findUniqueOrThrow({ where: { id: actor.id } });
+  if (!(await argon2.verify(account.passwordHash, current))) return 'wrong-password';
+  if (current === next) return 'same-password';
+  const passwordHash = await hashPassword(next);
+  await db.$transaction(async (tx) => {
+    await tx.staffLogin.update({ where: { id: account.id }, data: { passwordHash, mustChangePassword: false } });
+    await revokeSessionsOf(tx, account.id, now, actor.sessionId);
+  });
+  return 'ok';
+}
