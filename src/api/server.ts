@@ -7,8 +7,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { httpLoggerOptions } from '../logger';
 import { registerAuth } from './auth';
-import { auditRoutes } from './routes/audit';
-import { managerAuditRoutes } from './routes/audits';
+import { ErrorBodySchema, registerErrorHandler } from './errors';
 import { authRoutes } from './routes/auth';
 import { consentRoutes } from './routes/consents';
 import { deliveryRoutes } from './routes/deliveries';
@@ -61,6 +60,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(authRoutes, deps);
   await app.register(deliveryRoutes, deps);
   await app.register(ownershipRoutes, deps);
   await app.register(planRoutes, deps);
@@ -72,5 +72,4 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(consentRoutes, deps);
   await app.register(templateRoutes, deps);
   return app;
-  await app.register(authRoutes, deps);
 }
