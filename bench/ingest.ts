@@ -39,32 +39,40 @@ interface Phase {
   cpu: string;
 }
 
-/** N no-op workflows on the baseline worker: started with `concurrency` at once, timed until all completed. */
-async function baseline(bs: BenchStack, n: number, concurrency: number): Promise<Phase> {
-  const worker = bs.stack.spawnService('baseline-worker', process.execPath, ['--import', 'tsx', 'bench/baseline/worker.ts'], {
-    ...bs.stack.env, BENCH_TASK_QUEUE: BASELINE_QUEUE,
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.child.stdout!.on('data', (c: Buffer) => c.toString().includes('baseline worker started') && resolve());
-    void worker.exited.then(() => reject(new Error('baseline worker exited')));
+/**
+ * N no-op workflows on `workers` baseline worker processes: started with `concurrency` at once,
+ * timed until all completed. `tag` keeps the workflow IDs of several runs on one server apart.
+ */
+export async function baseline(bs: Pick<BenchStack, 'stack'>, n: number, concurrency: number, workers = 1, tag = 'b'): Promise<Phase> {
+  const started = Array.from({ length: workers }, (_, w) => {
+    const worker = bs.stack.spawnService(`baseline-worker-${w + 1}`, process.execPath, ['--import', 'tsx', 'bench/baseline/worker.ts'], {
+      ...bs.stack.env, BENCH_TASK_QUEUE: BASELINE_QUEUE,
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.child.stdout!.on('data', (c: Buffer) => c.toString().includes('baseline worker started') && resolve());
+      void worker.exited.then(() => reject(new Error('baseline worker exited')));
+    });
+    return { worker, ready };
   });
   const connection = await Connection.connect({ address: bs.stack.env.TEMPORAL_ADDRESS! });
   try {
-    const client = new Client({ connection });
+    await Promise.all(started.map((s) => s.ready));
+    const client = new Client({ connection, namespace: bs.stack.env.TEMPORAL_NAMESPACE ?? 'default' });
     const completed = async () => (await client.workflow.count(`WorkflowType = 'noopWorkflow' AND ExecutionStatus = 'Completed'`)).count;
+    const before = await completed();
     // Warm-up: the first workflows on a fresh worker are slower (bundle loading, connections).
-    for (let i = 0; i < 5; i++) await client.workflow.start('noopWorkflow', { taskQueue: BASELINE_QUEUE, workflowId: `bench-baseline-warm-${i}`, args: [] });
-    while ((await completed()) < 5) await sleep(100);
+    for (let i = 0; i < 5 * workers; i++) await client.workflow.start('noopWorkflow', { taskQueue: BASELINE_QUEUE, workflowId: `bench-baseline-${tag}-warm-${i}`, args: [] });
+    while ((await completed()) < before + 5 * workers) await sleep(100);
     await sleep(1000);
     const cpu0 = cpuSnapshot(bs);
     const t0 = Date.now();
     await pool(Array.from({ length: n }, (_, i) => i), concurrency, async (i) => {
-      await client.workflow.start('noopWorkflow', { taskQueue: BASELINE_QUEUE, workflowId: `bench-baseline-${i}`, args: [] });
+      await client.workflow.start('noopWorkflow', { taskQueue: BASELINE_QUEUE, workflowId: `bench-baseline-${tag}-${i}`, args: [] });
     });
     log(`baseline: ${n} started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const deadline = Date.now() + Math.max(120_000, n * 100);
     let done = 0;
-    while ((done = (await completed()) - 5) < n) {
+    while ((done = (await completed()) - before - 5 * workers) < n) {
       if (Date.now() > deadline) throw new Error(`baseline: only ${done} of ${n} workflows completed`);
       await sleep(100);
     }
@@ -74,7 +82,7 @@ async function baseline(bs: BenchStack, n: number, concurrency: number): Promise
     return { n, seconds, perSecond: n / seconds, cpu };
   } finally {
     await connection.close();
-    await bs.stack.stopService(worker);
+    for (const { worker } of started) await bs.stack.stopService(worker);
   }
 }
 
@@ -95,8 +103,11 @@ function deliveryBody(i: number, runTag: string) {
   };
 }
 
-/** N deliveries over HTTP, timed until every thank-you SMS is recorded as sent. */
-async function ingest(bs: BenchStack, n: number, concurrency: number): Promise<Phase & { postP50: number; postP99: number; failed: number; acceptSeconds: number }> {
+/**
+ * N deliveries over HTTP (round robin over `apiUrls`), timed until every thank-you SMS is recorded
+ * as sent. `serial` numbers the first delivery, so that several runs on one database do not meet.
+ */
+export async function ingest(bs: Pick<BenchStack, 'stack' | 'databaseUrl' | 'key'>, n: number, concurrency: number, apiUrls = [bs.stack.apiUrl], serial = 0): Promise<Phase & { postP50: number; postP99: number; failed: number; acceptSeconds: number }> {
   const pg = new Pool({ connectionString: bs.databaseUrl, max: 1 });
   try {
     const recorded = async () => Number((await pg.query(
@@ -111,7 +122,7 @@ async function ingest(bs: BenchStack, n: number, concurrency: number): Promise<P
     const t0 = Date.now();
     await pool(Array.from({ length: n }, (_, i) => i), concurrency, async (i) => {
       const started = performance.now();
-      const res = await fetch(`${bs.stack.apiUrl}/v1/deliveries`, { method: 'POST', headers, body: JSON.stringify(deliveryBody(i, 'b')) });
+      const res = await fetch(`${apiUrls[i % apiUrls.length]}/v1/deliveries`, { method: 'POST', headers, body: JSON.stringify(deliveryBody(serial + i, 'b')) });
       const text = await res.text();
       latencies.push(performance.now() - started);
       if (res.status !== 201) failures.push(`${res.status} ${text.slice(0, 200)}`);
@@ -178,7 +189,7 @@ export async function runIngest(args: BenchArgs): Promise<{ rows: Row[]; details
   }
 }
 
-async function warmUp(bs: BenchStack): Promise<void> {
+export async function warmUp(bs: Pick<BenchStack, 'stack' | 'databaseUrl' | 'key'>): Promise<void> {
   const headers = { authorization: `Bearer ${bs.key}`, 'content-type': 'application/json' };
   for (let i = 0; i < 5; i++) {
     const res = await fetch(`${bs.stack.apiUrl}/v1/deliveries`, { method: 'POST', headers, body: JSON.stringify(deliveryBody(900_000 + i, 'w')) });

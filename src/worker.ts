@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { LogLevel, LogMetadata, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
@@ -42,6 +43,9 @@ async function main(): Promise<void> {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const transports = createTransports(config);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  // Activities start workflows (a case's own) through a client of their own.
+  const clientConnection = Connection.lazy(temporalConnectionOptions(config));
+  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -51,13 +55,16 @@ async function main(): Promise<void> {
     // days, and holding them all grew one worker past 4 GB at 2,000 vehicles (bench/idle.ts).
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     interceptors: { activity: [businessMetricsInterceptor(Runtime.instance().metricMeter)] },
-    activities: createActivities({ db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger, messageCapPerDay: config.MESSAGE_CAP_PER_DAY }),
+    activities: createActivities({
+      db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger, messageCapPerDay: config.MESSAGE_CAP_PER_DAY,
+      temporal, taskQueue: config.TEMPORAL_TASK_QUEUE,
+    }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
   } finally {
-    await Promise.all([connection.close(), db.$disconnect(), transports.sms.close?.(), transports.email.close?.()]);
+    await Promise.all([connection.close(), clientConnection.close(), db.$disconnect(), transports.sms.close?.(), transports.email.close?.()]);
     logger.info('worker stopped');
   }
 }

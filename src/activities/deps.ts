@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import type { Logger } from '../logger';
 import type { Transport } from '../messaging/transports';
@@ -9,6 +10,9 @@ export interface ActivityDeps {
   email: Transport;
   publicBaseUrl: string;
   logger: Logger;
+  /** Starts the workflows activities open (a case's own workflow), on the workers' task queue. */
+  temporal: Pick<Client, 'workflow'>;
+  taskQueue: string;
   /** MESSAGE_CAP_PER_DAY; the domain default (3) when left out. */
   messageCapPerDay?: number;
 }

@@ -4,8 +4,9 @@ import { ErrorType } from '../domain/errors';
 import { CallOutcome, callOutcomeEffect, outcomeHasProblem } from '../domain/outcome';
 import { normalizePhone } from '../domain/phone';
 import { rescheduleCall } from '../domain/plan';
-import { callAssignee, crSpecialistFor, withAssignment } from '../services/assignment';
+import { callAssignee, withAssignment } from '../services/assignment';
 import { type AuditActor, recordAudit } from '../services/audit';
+import { openCase } from '../services/cases';
 import type { ActivityDeps } from './deps';
 
 export interface OpenFollowUpInput {
@@ -61,7 +62,7 @@ function storedOutcome(fu: { reached: boolean | null; satisfied: boolean | null;
   return { reached: fu.reached ?? false, satisfied: fu.satisfied ?? undefined, csat: fu.csat ?? undefined, complaint: fu.complaint ?? undefined };
 }
 
-export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger'>) {
+export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'temporal' | 'taskQueue'>) {
   const { db } = deps;
 
   async function window(followUpId: string) {
@@ -211,20 +212,14 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
 
     /**
      * A case for CR staff: a dissatisfied answer or complaint on a task (one case per task and
-     * reason), or a customer's written reply (one per message). Idempotent.
+     * reason), or a customer's written reply (one per message), with its own workflow. Idempotent.
      */
     async openEscalationCase(input: OpenEscalationCaseInput): Promise<{ caseId: string; assigneeId: string | null }> {
-      const delivery = await db.delivery.findUniqueOrThrow({ where: { id: input.deliveryId } });
-      const c = await withAssignment(db, async (tx) => tx.escalationCase.upsert({
-        where: 'followUpId' in input
-          ? { followUpId_reason: { followUpId: input.followUpId, reason: input.reason } }
-          : { inboundMessageId_reason: { inboundMessageId: input.inboundMessageId, reason: input.reason } },
-        update: {},
-        create: {
-          storeId: delivery.storeId, deliveryId: delivery.id, reason: input.reason, detail: input.detail,
-          followUpId: 'followUpId' in input ? input.followUpId : null, inboundMessageId: input.inboundMessageId ?? null,
-          assigneeId: await crSpecialistFor(tx, delivery.storeId),
-        },
+      const opened = (await openCase(deps, input))!;
+      deps.logger.info({ caseId: opened.caseId, storeId: opened.storeId, assigneeId: opened.assigneeId, reason: input.reason }, 'escalation case opened');
+      // A repeat finds the case already there: its assignee, not whoever is least loaded now.
+      return { caseId: opened.caseId, assigneeId: opened.assigneeId };
+    },
       }));
       deps.logger.info({ caseId: c.id, storeId: delivery.storeId, assigneeId: c.assigneeId, reason: input.reason }, 'escalation case opened');
       // A repeat finds the case already there: its assignee, not whoever is least loaded now.

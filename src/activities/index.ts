@@ -1,3 +1,4 @@
+import { createCaseActivities } from './cases';
 import type { ActivityDeps } from './deps';
 import { createFollowUpActivities } from './follow-ups';
 import { createMessagingActivities } from './messaging';
@@ -8,6 +9,7 @@ export type { ActivityDeps } from './deps';
 export const createActivities = (deps: ActivityDeps) => ({
   ...createMessagingActivities(deps),
   ...createFollowUpActivities(deps),
+  ...createCaseActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -7,6 +7,7 @@ import { phoneForDisplay } from '../domain/phone';
 import { LocaleSchema, pickTemplate, renderTemplate, TemplateVariableMissingError } from '../domain/templates';
 import type { Message } from '../generated/prisma/client';
 import { allPurposes, applyDeliveryReceipt, applyPendingReceipts, openDataFixCase, setConsents } from '../messaging/records';
+import { startCaseWorkflow } from '../services/cases';
 import { loadStoreTemplates } from '../messaging/template-store';
 import { PermanentSendError, RetryableSendError, type Transport } from '../messaging/transports';
 import { TWILIO_STATUS_PATH } from '../messaging/twilio-webhook';
@@ -69,8 +70,8 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       // Zero: an attempt running at the same time recorded its provider ID first; that one stands.
       if (count > 0) {
         // Receipts for it came while we did not know its ID: apply what it has reached.
-        await applyDeliveryReceipt(db, candidate, logger);
-        await applyPendingReceipts(db, candidate.providerId, logger);
+        await applyDeliveryReceipt(db, candidate, logger, deps);
+        await applyPendingReceipts(db, candidate.providerId, logger, deps);
         logger.info({ messageId: message.id, transport: transport.name }, 'earlier attempt had reached the provider: adopted, not sent again');
       }
       return db.message.findUniqueOrThrow({ where: { id: message.id } });
@@ -90,6 +91,7 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       }
       return dataProblem ? openDataFixCase(tx, message.id, `${message.channel} refused: ${err.reason}${err.code ? ` (error ${err.code})` : ''}`) : null;
     });
+    if (opened) await startCaseWorkflow(deps, opened);
     const log = dataProblem ? logger.warn.bind(logger) : logger.error.bind(logger);
     log({ messageId: message.id, deliveryId: message.deliveryId, reason: err.reason, code: err.code, caseId: opened?.caseId }, 'message failed for good');
     const type = err.reason === 'opted-out' ? ErrorType.RecipientOptedOut
@@ -226,7 +228,7 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
           where: { id: message.id, providerId: null },
           data: { status: 'sent', providerId: sent.providerId, sentAt: clock(), errorReason: null, errorCode: null },
         });
-        await applyPendingReceipts(db, sent.providerId, logger);
+        await applyPendingReceipts(db, sent.providerId, logger, deps);
         logger.info(log, 'message sent');
         return { messageId: message.id, status: 'sent' };
       } catch (err) {

@@ -6,7 +6,7 @@ import type { Db } from '../db/client';
 import { type Channel, ConsentSource, type Purpose, PURPOSES } from '../domain/consent';
 import type { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../logger';
-import { crSpecialistFor } from '../services/assignment';
+import { type CaseWorkflows, type OpenedCase, startCaseWorkflow, writeCaseRow } from '../services/cases';
 import { isFinal, type MessageStatus, statusesBefore } from './delivery-status';
 import { classifyTwilioError } from './twilio-errors';
 
@@ -38,24 +38,13 @@ export const allPurposes = (channel: Channel, granted: boolean): ConsentChange[]
   PURPOSES.map((purpose) => ({ channel, purpose, granted }));
 
 /**
- * A task for CR staff to correct the customer's contact data (or consent) after a message failed
- * for good. One per message however often its failure is reported, and while one is open for the
- * delivery and channel, later failures join it instead of piling up.
+ * The row of a case for CR staff to correct the customer's contact data (or consent) after a
+ * message failed for good, written in the caller's transaction (one per message however often its
+ * failure is reported; later failures join an open one of the same delivery and channel). The
+ * caller starts its workflow once the transaction commits (src/services/cases.ts).
  */
-export async function openDataFixCase(db: DbClient, messageId: string, detail: string): Promise<{ caseId: string; assigneeId: string | null } | null> {
-  const message = await db.message.findUniqueOrThrow({ where: { id: messageId }, select: { storeId: true, deliveryId: true, followUpId: true, channel: true } });
-  if (!message.deliveryId) return null;
-  const open = await db.escalationCase.findFirst({
-    where: { deliveryId: message.deliveryId, reason: DATA_FIX_REASON, status: 'open', message: { channel: message.channel } },
-  });
-  if (open) return { caseId: open.id, assigneeId: open.assigneeId };
-  const assigneeId = await crSpecialistFor(db, message.storeId);
-  const c = await db.escalationCase.upsert({
-    where: { messageId_reason: { messageId, reason: DATA_FIX_REASON } },
-    update: {},
-    create: { storeId: message.storeId, deliveryId: message.deliveryId, messageId, reason: DATA_FIX_REASON, detail, assigneeId },
-  });
-  return { caseId: c.id, assigneeId: c.assigneeId };
+export function openDataFixCase(tx: Prisma.TransactionClient, messageId: string, detail: string): Promise<OpenedCase | null> {
+  return writeCaseRow(tx, { reason: DATA_FIX_REASON, messageId, detail });
 }
 
 export interface DeliveryReceipt {
@@ -75,8 +64,8 @@ type ReceiptResult = { messageId: string | null; status: string | null; caseId?:
  * opens a data-fix task; an opted-out number also loses SMS consent. A receipt can come before the
  * send has recorded the provider ID (its answer was slow or lost): it is kept until then.
  */
-export async function applyDeliveryReceipt(db: Db, receipt: DeliveryReceipt, log: Log): Promise<ReceiptResult> {
-  const applied = await applyToMessage(db, receipt, log);
+export async function applyDeliveryReceipt(db: Db, receipt: DeliveryReceipt, log: Log, cases: CaseWorkflows): Promise<ReceiptResult> {
+  const applied = await applyToMessage(db, receipt, log, cases);
   if (applied) return applied;
   await db.pendingReceipt.deleteMany({ where: { receivedAt: { lt: new Date(Date.now() - PENDING_RECEIPT_TTL_MS) } } });
   await db.pendingReceipt.upsert({
@@ -85,22 +74,22 @@ export async function applyDeliveryReceipt(db: Db, receipt: DeliveryReceipt, log
     create: { providerId: receipt.providerId, status: receipt.status, errorCode: receipt.errorCode ?? null },
   });
   // The send may have recorded the ID (and found nothing pending) since the update above.
-  return (await applyPendingReceipts(db, receipt.providerId, log)) ?? { messageId: null, status: null };
+  return (await applyPendingReceipts(db, receipt.providerId, log, cases)) ?? { messageId: null, status: null };
 }
 
 /** Applies the receipts kept for a provider ID before a message carried it; the send calls it once it records the ID. */
-export async function applyPendingReceipts(db: Db, providerId: string, log: Log): Promise<ReceiptResult | null> {
+export async function applyPendingReceipts(db: Db, providerId: string, log: Log, cases: CaseWorkflows): Promise<ReceiptResult | null> {
   const pending = await db.pendingReceipt.findMany({ where: { providerId } });
   let last: ReceiptResult | null = null;
   for (const { status, errorCode } of pending) {
-    last = (await applyToMessage(db, { providerId, status: status as MessageStatus, ...(errorCode && { errorCode }) }, log)) ?? last;
+    last = (await applyToMessage(db, { providerId, status: status as MessageStatus, ...(errorCode && { errorCode }) }, log, cases)) ?? last;
   }
   if (last) await db.pendingReceipt.deleteMany({ where: { providerId, status: { in: pending.map((p) => p.status) } } });
   return last;
 }
 
 /** Null when no message carries the provider ID. */
-async function applyToMessage(db: Db, receipt: DeliveryReceipt, log: Log): Promise<ReceiptResult | null> {
+async function applyToMessage(db: Db, receipt: DeliveryReceipt, log: Log, cases: CaseWorkflows): Promise<ReceiptResult | null> {
   const failure = receipt.errorCode && /^\d+$/.test(receipt.errorCode) ? classifyTwilioError({ code: Number(receipt.errorCode) }) : undefined;
   const failed = receipt.status === 'undelivered' || receipt.status === 'failed';
   await db.message.updateMany({
@@ -121,6 +110,7 @@ async function applyToMessage(db: Db, receipt: DeliveryReceipt, log: Log): Promi
     if (failure.reason === 'opted-out') await setConsents(tx, message.customerId, allPurposes('sms', false), ConsentSource.ProviderOptOut);
     return openDataFixCase(tx, message.id, `${message.channel} ${receipt.status}: ${failure.reason} (error ${receipt.errorCode})`);
   });
+  if (opened) await startCaseWorkflow(cases, opened);
   log.info({ messageId: message.id, caseId: opened?.caseId, reason: failure.reason }, 'delivery failed for good: data-fix task');
   return { messageId: message.id, status: message.status, caseId: opened?.caseId };
 }

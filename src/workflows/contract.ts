@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ContactWindow } from '../domain/local-time';
 import type { LifecycleState } from '../domain/lifecycle';
+import type { CaseActor, CaseState, ConfirmationChannel, RootCause } from '../domain/cases';
 import type { CallOutcome } from '../domain/outcome';
 
 export type { LifecycleInput, LifecycleState, StepState, StepStatus } from '../domain/lifecycle';
@@ -82,3 +83,44 @@ export const consentChangedSignal = defineSignal<[{ channel: 'sms' | 'email'; pu
  * histories that carry it; new callers send recordAnswerUpdate.
  */
 export const legacyCompleteTaskUpdate = defineUpdate<AnswerResult, [{ stepKey: string; outcome: CallOutcome }]>('completeTask');
+
+// ---- Escalation cases: one workflow per case, ID `case-<caseId>` (src/workflows/escalation-case.ts) ----
+
+export type { CaseActor, CaseState } from '../domain/cases';
+
+/** A case workflow starts with IDs only; `carried` is its state when it continues as new. */
+export interface CaseInput {
+  caseId: string;
+  storeId: string;
+  carried?: CaseState;
+}
+
+export const caseWorkflowId = (caseId: string) => `case-${caseId}`;
+
+export interface AcknowledgeCaseRequest { actor: CaseActor; note?: string }
+export interface CaseNoteRequest { actor: CaseActor; note: string }
+export interface ReassignCaseRequest { actor: CaseActor; assigneeId: string; note?: string }
+export interface ResolveCaseRequest {
+  actor: CaseActor;
+  rootCause: RootCause;
+  /** How and when the customer confirmed the problem is solved. */
+  confirmation: { channel: ConfirmationChannel; at: string };
+  resolution: string;
+}
+export interface ReopenCaseRequest { actor: CaseActor; reason: string }
+
+export const caseStateQuery = defineQuery<CaseState>('caseState');
+export const acknowledgeCaseUpdate = defineUpdate<CaseState, [AcknowledgeCaseRequest]>('acknowledgeCase');
+export const addCaseNoteUpdate = defineUpdate<CaseState, [CaseNoteRequest]>('addCaseNote');
+export const reassignCaseUpdate = defineUpdate<CaseState, [ReassignCaseRequest]>('reassignCase');
+export const resolveCaseUpdate = defineUpdate<CaseState, [ResolveCaseRequest]>('resolveCase');
+export const reopenCaseUpdate = defineUpdate<CaseState, [ReopenCaseRequest]>('reopenCase');
+
+/** The import job workflow (`import-<jobId>`): the job's rows and progress are in the database. */
+export interface ImportJobInput {
+  jobId: string;
+  /** Set by continue-as-new once the file has been read. */
+  read?: boolean;
+}
+
+export const importWorkflowId = (jobId: string) => `import-${jobId}`;

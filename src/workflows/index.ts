@@ -1,2 +1,3 @@
 // The worker's workflow bundle: deterministic code only (see STYLE.md).
 export { vehicleLifecycle } from './vehicle-lifecycle';
+export { escalationCase } from './escalation-case';

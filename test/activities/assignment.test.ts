@@ -5,6 +5,7 @@ import { createFollowUpActivities, OpenFollowUpInput } from '../../src/activitie
 import type { Db } from '../../src/db/client';
 import { openDataFixCase } from '../../src/messaging/records';
 import { createTestDatabase } from '../helpers/db';
+import { recordingCaseWorkflows } from '../helpers/case-workflows';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
@@ -13,7 +14,7 @@ let activities: ReturnType<typeof createFollowUpActivities>;
 beforeAll(async () => {
   t = await createTestDatabase();
   db = t.db;
-  activities = createFollowUpActivities({ db, logger: pino({ level: 'silent' }) });
+  activities = createFollowUpActivities({ db, logger: pino({ level: 'silent' }), ...recordingCaseWorkflows() });
 });
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { createFollowUpActivities, OpenFollowUpInput, RecordOutcomeInput } from 
 import type { Db } from '../../src/db/client';
 import { DEFAULT_PLAN } from '../../src/domain/plan';
 import { createTestDatabase } from '../helpers/db';
+import { recordingCaseWorkflows } from '../helpers/case-workflows';
 
 const TZ = 'Asia/Shanghai';
 
@@ -19,7 +20,7 @@ beforeAll(async () => {
   t = await createTestDatabase();
   db = t.db;
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-  activities = createFollowUpActivities({ db, logger });
+  activities = createFollowUpActivities({ db, logger, ...recordingCaseWorkflows() });
 });
 
 afterAll(async () => {

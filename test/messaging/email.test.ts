@@ -10,6 +10,7 @@ import { createOutboxTransport, type Transport } from '../../src/messaging/trans
 import { unsubscribeLinks } from '../../src/messaging/unsubscribe';
 import { createTestDatabase } from '../helpers/db';
 import { type Api, buildApi, PUBLIC_BASE_URL, recordingTemporal, seedCustomer, seedStore, silentLogger, zoneWhereItIsNoon } from './fixtures';
+import { recordingCaseWorkflows } from '../helpers/case-workflows';
 
 // Jest on Node 20 cannot require the ES-only modules of the docs UI, which is not under test here.
 jest.mock('@fastify/swagger-ui', () => ({ __esModule: true, default: async () => undefined }));
@@ -78,7 +79,7 @@ afterAll(async () => {
 });
 
 function send(input: SendMessageInput): Promise<SendMessageResult> {
-  const { sendMessage } = createMessagingActivities({ db, sms: createOutboxTransport(), email: smtp, publicBaseUrl: PUBLIC_BASE_URL, logger: silentLogger });
+  const { sendMessage } = createMessagingActivities({ db, sms: createOutboxTransport(), email: smtp, publicBaseUrl: PUBLIC_BASE_URL, logger: silentLogger, ...recordingCaseWorkflows() });
   return new MockActivityEnvironment().run<[SendMessageInput], SendMessageResult, typeof sendMessage>(sendMessage, input);
 }
 

@@ -5,6 +5,7 @@ import type { Db } from '../../src/db/client';
 import { createOutboxTransport } from '../../src/messaging/transports';
 import { createTestDatabase } from '../helpers/db';
 import { PUBLIC_BASE_URL, seedCustomer, seedStore, silentLogger, zoneWhereItIsNoon } from './fixtures';
+import { recordingCaseWorkflows } from '../helpers/case-workflows';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
@@ -19,7 +20,7 @@ afterAll(async () => {
 });
 
 async function farewell(deliveryId: string): Promise<string> {
-  const send = createMessagingActivities({ db, sms: createOutboxTransport(), email: createOutboxTransport(), publicBaseUrl: PUBLIC_BASE_URL, logger: silentLogger }).sendMessage;
+  const send = createMessagingActivities({ db, sms: createOutboxTransport(), email: createOutboxTransport(), publicBaseUrl: PUBLIC_BASE_URL, logger: silentLogger, ...recordingCaseWorkflows() }).sendMessage;
   const input: SendMessageInput = { idempotencyKey: `wf:${deliveryId}:${randomUUID()}`, deliveryId, templateKey: 'delivery-farewell', channel: 'sms', purpose: 'service' };
   const result = await new MockActivityEnvironment().run<[SendMessageInput], SendMessageResult, typeof send>(send, input);
   return (await db.message.findUniqueOrThrow({ where: { id: result.messageId! } })).body;

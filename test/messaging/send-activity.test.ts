@@ -11,6 +11,7 @@ import { createOutboxTransport, type Transport } from '../../src/messaging/trans
 import { createTestDatabase } from '../helpers/db';
 import { startTwilioMock, type TwilioMock } from '../helpers/twilio-mock';
 import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, seedCustomer, seedStore, silentLogger, zoneWhereItIsNoon } from './fixtures';
+import { recordingCaseWorkflows } from '../helpers/case-workflows';
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
@@ -40,7 +41,7 @@ function twilioTransport(timeoutMs = 5_000): Transport {
 function activities(opts: { sms?: Transport; now?: () => Date; cap?: number } = {}) {
   return createMessagingActivities({
     db, sms: opts.sms ?? createOutboxTransport(), email: createOutboxTransport(), publicBaseUrl: PUBLIC_BASE_URL, logger: silentLogger,
-    now: opts.now, messageCapPerDay: opts.cap,
+    now: opts.now, messageCapPerDay: opts.cap, ...recordingCaseWorkflows(),
   });
 }
 
@@ -228,7 +229,7 @@ describe('sending an SMS through Twilio (the SDK against the Prism mock)', () =>
     await mock.waitForDelivered(before + 1);
     const sid = mock.accepted().at(-1)!.sid;
 
-    const early = await applyDeliveryReceipt(db, { providerId: sid, status: 'undelivered', errorCode: '30005' }, silentLogger);
+    const early = await applyDeliveryReceipt(db, { providerId: sid, status: 'undelivered', errorCode: '30005' }, silentLogger, recordingCaseWorkflows());
 
     expect(early).toEqual({ messageId: null, status: null });
     expect((await sending).status).toBe('sent');

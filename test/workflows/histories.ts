@@ -19,9 +19,16 @@ export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
  * v3: 'escalate-any-dissatisfied-call' and 'stop-missed-timer-on-completion'.
  * v4: 'one-answer-at-a-time', 'required-window-never-moves', 'missed-stays-missed-on-end',
  * 'record-ownership-end'; the recordAnswer update (survey scores and replies too); expiring messages.
+ * v5: 'plan-the-years' (the years after delivery beside the plan; the recordVehicleEvent update),
+ * 'skip-closed-steps-of-imported'.
  */
-export const WORKFLOW_VERSION = 'v4';
-const FILE_PATTERN = /^vehicle-lifecycle-v\d+-[a-z0-9-]+\.json$/;
+export const WORKFLOW_VERSION = 'v5';
+/** Each workflow type's file prefix and current version (the case workflow's first is v1). */
+const HISTORY_FILES: Record<string, { prefix: string; version: string }> = {
+  vehicleLifecycle: { prefix: 'vehicle-lifecycle', version: WORKFLOW_VERSION },
+  escalationCase: { prefix: 'escalation-case', version: 'v1' },
+};
+const FILE_PATTERN = /^(vehicle-lifecycle|escalation-case)-v\d+-[a-z0-9-]+\.json$/;
 
 /**
  * Histories are stored in Temporal's JSON form (as `temporal workflow show --output json` writes
@@ -37,15 +44,16 @@ interface ProtoJson {
 const protoJson: ProtoJson = require(require.resolve('protobufjs/ext/protojson', { paths: [path.dirname(require.resolve('@temporalio/proto/package.json'))] }));
 const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
 
-/** Saves the history of `runId` (default: the latest run) as `vehicle-lifecycle-<version>-<name>.json`, when recording. */
+/** Saves the history of `runId` (default: the latest run) as `<workflow type>-<version>-<name>.json`, when recording. */
 export async function recordHistory(handle: WorkflowHandle, name: string, runId?: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const target = runId ? handle.client.getHandle(handle.workflowId, runId) : handle;
   const history = proto.temporal.api.history.v1.History.fromObject(await target.fetchHistory());
+  const { prefix, version } = HISTORY_FILES[history.events[0].workflowExecutionStartedEventAttributes!.workflowType!.name!];
   // Worker and client identities name the recording machine; replay does not need them.
   const json = JSON.parse(JSON.stringify(protoJson.toJson(historyType, history)), (key, value) => (key === 'identity' ? 'recorder' : value));
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  writeFileSync(path.join(HISTORIES_DIR, `vehicle-lifecycle-${WORKFLOW_VERSION}-${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(path.join(HISTORIES_DIR, `${prefix}-${version}-${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
 }
 
 export function savedHistories(): { file: string; history: History }[] {

@@ -10,6 +10,7 @@ import { LocaleSchema } from '../../domain/templates';
 import { Prisma } from '../../generated/prisma/client';
 import { statusFromTwilio } from '../../messaging/delivery-status';
 import { allPurposes, applyDeliveryReceipt, openDataFixCase, setConsents } from '../../messaging/records';
+import { startCaseWorkflow } from '../../services/cases';
 import { TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH, verifyTwilioSignature } from '../../messaging/twilio-webhook';
 import { consentChanged, customerReplied, type LifecycleSignal, signalCustomerWorkflows } from '../../messaging/workflow-signals';
 import { type CustomerAnswer, recordAnswerUpdate } from '../../workflows/contract';
@@ -85,6 +86,7 @@ const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKn
  * token over PUBLIC_BASE_URL + path), and email bounces from the MTA's bounce processor (API key).
  */
 export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal, config }) => {
+  const caseWorkflows = { temporal, taskQueue: config.TEMPORAL_TASK_QUEUE };
   acceptFormBodies(app);
   const publicBase = config.PUBLIC_BASE_URL.replace(/\/+$/, '');
 
@@ -115,7 +117,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
     const { MessageSid: providerId, MessageStatus, ErrorCode } = req.body;
     const status = statusFromTwilio(MessageStatus);
     if (status) {
-      const applied = await applyDeliveryReceipt(db, { providerId, status, ...(ErrorCode && { errorCode: ErrorCode }) }, req.log);
+      const applied = await applyDeliveryReceipt(db, { providerId, status, ...(ErrorCode && { errorCode: ErrorCode }) }, req.log, caseWorkflows);
       req.log.info({ messageId: applied.messageId, providerId, receipt: status, status: applied.status }, 'delivery receipt');
     }
     return reply.status(204).send();
@@ -275,6 +277,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
       await setConsents(tx, message.customerId, allPurposes('email', false), ConsentSource.Bounced);
       return openDataFixCase(tx, message.id, 'email hard bounce: check the address');
     });
+    if (opened) await startCaseWorkflow(caseWorkflows, opened);
     req.log.info({ messageId: message.id, caseId: opened?.caseId }, 'hard bounce: email consent withdrawn, data-fix task');
     await signalCustomerWorkflows({ db, temporal, log: req.log }, message.customerId, [
       consentChanged({ channel: 'email', purpose: 'service', granted: false }),
