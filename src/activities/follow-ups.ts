@@ -4,7 +4,7 @@ import { ErrorType } from '../domain/errors';
 import { CallOutcome, callOutcomeEffect, outcomeHasProblem } from '../domain/outcome';
 import { normalizePhone } from '../domain/phone';
 import { rescheduleCall } from '../domain/plan';
-import { callAssignee, withAssignment } from '../services/assignment';
+import { callAssignee, type CallRole, withAssignment } from '../services/assignment';
 import { type AuditActor, recordAudit } from '../services/audit';
 import { openCase } from '../services/cases';
 import type { ActivityDeps } from './deps';
@@ -12,7 +12,7 @@ import type { ActivityDeps } from './deps';
 export interface OpenFollowUpInput {
   deliveryId: string;
   stepKey: string;
-  role: 'consultant' | 'supervisor' | 'cr_specialist' | 'manager';
+  role: CallRole;
   checklist: string[];
   survey: boolean;
   mandatory: boolean;

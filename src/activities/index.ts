@@ -2,6 +2,7 @@ import { createCaseActivities } from './cases';
 import type { ActivityDeps } from './deps';
 import { createFollowUpActivities } from './follow-ups';
 import { createMessagingActivities } from './messaging';
+import { createYearsActivities } from './years';
 
 export type { ActivityDeps } from './deps';
 
@@ -10,6 +11,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createMessagingActivities(deps),
   ...createFollowUpActivities(deps),
   ...createCaseActivities(deps),
+  ...createYearsActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -24,7 +24,8 @@ export function withAssignment<T>(db: Db, write: (tx: Tx) => Promise<T>): Promis
   return db.$transaction(write, { maxWait: 15_000, timeout: 15_000 });
 }
 
-export type CallRole = 'consultant' | 'supervisor' | 'cr_specialist' | 'manager';
+/** service_advisor (服务顾问) and renewal_specialist (续保专员) take the call tasks of the years after delivery. */
+export type CallRole = 'consultant' | 'supervisor' | 'cr_specialist' | 'manager' | 'service_advisor' | 'renewal_specialist';
 
 /** The (store, role) lock every pick takes, until the transaction ends (re-entrant within it). */
 export async function lockAssignment(tx: Tx, storeId: string, role: string): Promise<void> {

@@ -7,8 +7,10 @@ import type { ContactWindow } from '../domain/local-time';
 import type { LifecycleState } from '../domain/lifecycle';
 import type { CaseActor, CaseState, ConfirmationChannel, RootCause } from '../domain/cases';
 import type { CallOutcome } from '../domain/outcome';
+import type { VehicleEvent, YearsKind } from '../domain/years';
 
 export type { LifecycleInput, LifecycleState, StepState, StepStatus } from '../domain/lifecycle';
+export type { VehicleEvent, VehicleFacts, YearsPlan } from '../domain/years';
 
 /** A call's outcome, recorded by the staff member who made it (through the task API). */
 export interface CallAnswer {
@@ -77,6 +79,18 @@ export const ownershipEndedSignal = defineSignal<[{ reason: string; endedAt?: st
 export const customerRepliedSignal = defineSignal<[{ kind: 'opt-out' | 'opt-in' | 'help' | 'csat' | 'free-text'; messageId: string }]>('customerReplied');
 /** Consent changed for a channel and purpose (opt-out, opt-in); sends check consent again anyway. */
 export const consentChangedSignal = defineSignal<[{ channel: 'sms' | 'email'; purpose: 'service' | 'marketing'; granted: boolean }]>('consentChanged');
+
+/** Each kind's next due date after a DMS vehicle event was applied. */
+export interface VehicleEventResult {
+  upcoming: { kind: YearsKind; key: string; dueOn: string; bookedFor?: string }[];
+}
+
+/**
+ * v5: what the DMS reports about the vehicle (a booking, a service visit, an odometer reading, a
+ * renewed policy, a passed inspection, a renewed licence). The workflow re-plans the years from it;
+ * the update ID is the request's Idempotency-Key. A sale, transfer or scrapping is ownershipEndedSignal.
+ */
+export const recordVehicleEventUpdate = defineUpdate<VehicleEventResult, [VehicleEvent]>('recordVehicleEvent');
 
 /**
  * The update the first three workflow versions took for call outcomes. Its handler stays for the

@@ -22,7 +22,7 @@ export const StoreInputSchema = z.strictObject({
     .refine((raw) => checkPhone(raw, 'call').ok, 'must be a number customers can call, e.g. 400-800-1234 or 021-6279 8888'),
 });
 
-export const STAFF_ROLES = ['consultant', 'supervisor', 'cr_specialist', 'manager', 'general_manager'] as const;
+export const STAFF_ROLES = ['consultant', 'supervisor', 'cr_specialist', 'manager', 'general_manager', 'service_advisor', 'renewal_specialist'] as const;
 
 const StaffInputSchema = z.strictObject({
   name: safeName(100),
