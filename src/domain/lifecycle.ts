@@ -6,6 +6,7 @@
 import type { ContactWindow } from './local-time';
 import type { MessageStep, PlanStep } from './plan';
 import { schedulePlan } from './schedule';
+import type { VehicleFacts, YearsCallRole, YearsPlan, YearsState } from './years';
 
 export interface LifecycleInput {
   deliveryId: string;
@@ -14,6 +15,15 @@ export interface LifecycleInput {
   deliveredAt: string;
   customerWindow: ContactWindow;
   plan: { id: string; version: number; steps: PlanStep[] };
+  /** v5: what the years are planned from (model, odometer, policy and licence dates, birthday). */
+  vehicle?: VehicleFacts;
+  /** v5: the store's plan for the years; DEFAULT_YEARS_PLAN when left out. */
+  years?: YearsPlan;
+  /**
+   * v5: a vehicle of the existing base, delivered long before it reached Huifang: post-delivery
+   * steps whose required window closed before the start are skipped, not opened as missed.
+   */
+  imported?: boolean;
   /** Set only by continue-as-new. */
   carried?: LifecycleState;
 }
@@ -25,7 +35,7 @@ export type StepStatus =
 export interface StepState {
   key: string;
   kind: 'message' | 'call';
-  role: PlanStep['role'];
+  role: PlanStep['role'] | YearsCallRole;
   /** The plan's required window: fixed once the step is open, whatever the customer asks for later. */
   dueStart: string;
   dueEnd: string;
@@ -51,6 +61,8 @@ export interface LifecycleState {
   consent: Record<string, boolean>;
   repliesReceived: number;
   endedReason?: string;
+  /** v5: the years after delivery (their steps join `steps`; closed ones are dropped at continue-as-new). */
+  years?: YearsState;
 }
 
 /** How long an unfinished call stays open after its window closes before it counts as missed. */

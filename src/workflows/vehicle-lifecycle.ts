@@ -13,6 +13,9 @@
  * Patches in v3: 'escalate-any-dissatisfied-call', 'stop-missed-timer-on-completion'.
  * Patches in v4: 'one-answer-at-a-time', 'required-window-never-moves', 'missed-stays-missed-on-end',
  * 'record-ownership-end'.
+ * Patches in v5: 'plan-the-years' (the years after delivery run beside the post-delivery plan, from
+ * the start: maintenance, post-service calls, insurance, inspection, licence, greetings, DMS vehicle
+ * events; continue-as-new carries only open steps), 'skip-closed-steps-of-imported'.
  */
 import {
   allHandlersFinished,
@@ -26,7 +29,9 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { localDateOf } from '../domain/local-time';
 import type { Activities } from '../activities';
+import type { CallRole } from '../services/assignment';
 import {
   applyContactWindow,
   CLOSED_STEP_STATUSES,
@@ -35,14 +40,30 @@ import {
   lifecycleInputProblem,
   LifecycleState,
   messageNotAfter,
-  messageStillTimely,
   missedAt,
   requestedTimeProblem,
   StepState,
   StepStatus,
   unfinishedCallStatus,
 } from '../domain/lifecycle';
-import type { CallStep, MessageStep } from '../domain/plan';
+import type { CallStep, PlanStep } from '../domain/plan';
+import {
+  applyVehicleEvent,
+  CycleChange,
+  DEFAULT_YEARS_PLAN,
+  DueTouch,
+  initialYearsState,
+  MARKETING_KINDS,
+  nextDueTouch,
+  nextRollAt,
+  rollCycles,
+  touchDisposition,
+  upcoming,
+  VehicleEvent,
+  vehicleEventProblem,
+  YearsContext,
+  YearsState,
+} from '../domain/years';
 import {
   AnswerResult,
   CallAnswer,
@@ -53,6 +74,7 @@ import {
   legacyCompleteTaskUpdate,
   ownershipEndedSignal,
   recordAnswerUpdate,
+  recordVehicleEventUpdate,
   RescheduleRequest,
   rescheduleTaskUpdate,
   stateQuery,
@@ -61,7 +83,7 @@ import {
 const RETRY = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' } as const;
 
 /** The plan's own steps retry through outages for as long as it takes: nothing may be skipped. */
-const { openFollowUp, closeFollowUp, markMandatory, endDelivery } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: RETRY });
+const { openFollowUp, closeFollowUp, markMandatory, endDelivery, recordYearsCycle } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: RETRY });
 
 /** Sends time out sooner (the Twilio client gives up after 15 s), so a crashed worker's send is retried soon. */
 const { sendMessage } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY });
@@ -80,6 +102,20 @@ const MESSAGE_STEP_STATUS: Partial<Record<string, StepStatus>> = {
   suppressed: 'suppressed', skipped: 'skipped', failed: 'undeliverable', undelivered: 'undeliverable', expired: 'expired',
 };
 
+/** What a call task needs from its plan: the post-delivery plan's step, or a call touch of the years. */
+type CallRules = Pick<CallStep, 'checklist' | 'attempts' | 'survey' | 'mandatoryOnProblem'> & { kind: 'call'; role: CallRole };
+
+/** What a message step sends, and until when it may. */
+interface MessageSend {
+  template: string;
+  channel: 'sms' | 'email';
+  purpose: 'service' | 'marketing';
+  /** Epoch ms after which it is pointless (recorded as expired), or null. */
+  notAfter: number | null;
+}
+
+const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+
 const taskClosed = (s: StepState) => ApplicationFailure.nonRetryable(`task ${s.key} is ${s.status}`, 'TaskAlreadyClosed');
 const noSuchStep = (what: string) => ApplicationFailure.nonRetryable(what, 'RecordNotFound');
 
@@ -93,12 +129,25 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   const problem = input.carried ? null : lifecycleInputProblem(input);
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidWorkflowInput');
   const state: LifecycleState = input.carried ?? initialLifecycleState(input);
+  const startedAt = Date.now();
+  const yearsContext = (): YearsContext => ({
+    plan: input.years ?? DEFAULT_YEARS_PLAN, model: input.vehicle?.model ?? '', deliveredOn: localDateOf(new Date(input.deliveredAt), input.timeZone),
+    timeZone: input.timeZone, customerWindow: state.customerWindow,
+  });
+  // Runs started before v5 (and their replays) plan no years; the next continue-as-new starts them.
+  const years = patched('plan-the-years') ? (state.years ??= initialYearsState(input.vehicle ?? { model: '' }, yearsContext(), new Date())) : undefined;
+  /** Bumped by every DMS vehicle event, so the years wake up and plan again. */
+  let yearsVersion = 0;
   /** Bumped whenever due times move or a task closes, so sleeping steps wake up and look again. */
   let scheduleVersion = 0;
   let endedAt: string | undefined;
   const findStep = (key: string) => state.steps.find((s) => s.key === key);
   const stepOf = (key: string) => findStep(key)!;
-  const planStepOf = (key: string) => input.plan.steps.find((s) => s.key === key)!;
+  /** A step's plan: the post-delivery plan's, or the rules of a call of the years. */
+  const planStepOf = (key: string): PlanStep | CallRules => {
+    const years = state.years?.openCalls[key];
+    return input.plan.steps.find((s) => s.key === key) ?? { ...years!, survey: undefined, mandatoryOnProblem: undefined };
+  };
   const ended = () => state.phase === 'ended';
 
   /** Steps with an answer or a call-back being recorded: a second one for the same step waits its turn. */
@@ -146,6 +195,20 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     { validator: ({ stepKey, outcome }) => validateAnswer({ kind: 'call', stepKey, outcome, answeredAt: '', staffId: null }) },
   );
 
+  setHandler(recordVehicleEventUpdate, async (e: VehicleEvent) => {
+    const changes = applyVehicleEvent(years!, yearsContext(), e, new Date());
+    yearsVersion++;
+    for (const change of changes) await recordCycle(answering.recordYearsCycle, change);
+    return { upcoming: upcoming(years!) };
+  }, {
+    validator: (e) => {
+      if (!years) throw ApplicationFailure.nonRetryable('this ownership started before the years were planned; it plans them from its next yearly run', 'YearsNotPlanned');
+      if (ended()) throw ApplicationFailure.nonRetryable('the ownership has ended', 'OwnershipEnded');
+      const problem = vehicleEventProblem(e);
+      if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidRequest');
+    },
+  });
+
   setHandler(rescheduleTaskUpdate, reschedule, {
     validator: ({ stepKey, requestedAt }) => {
       const s = findStep(stepKey);
@@ -187,7 +250,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     const s = stepOf(stepKey);
     // A second answer that waited its turn finds the task the first one closed.
     if (s.status !== 'open') throw taskClosed(s);
-    const step = planStepOf(stepKey) as CallStep;
+    const step = planStepOf(stepKey) as CallRules;
     const result = await answering.recordOutcome({
       followUpId: s.followUpId!, outcome, completedAt: answeredAt, retryAfterMinutes: step.attempts.retryAfterMinutes,
       attemptNumber: s.attempts + 1, completedById: staffId,
@@ -251,16 +314,15 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     }
   }
 
-  async function runMessage(s: StepState, step: MessageStep): Promise<void> {
+  async function runMessage(s: StepState, { template, channel, purpose, notAfter }: MessageSend): Promise<void> {
     if (!(await sleepUntil(() => Date.parse(s.dueStart)))) return void (s.status = 'cancelled');
     // A delivery that reached us late: a message past its "not after" is recorded as expired, never sent.
-    if (!messageStillTimely(step, input.deliveredAt, Date.now())) return void (s.status = 'expired');
-    const notAfter = messageNotAfter(step, input.deliveredAt);
+    if (notAfter !== null && Date.now() > notAfter) return void (s.status = 'expired');
     try {
       for (;;) {
         const sent = await sendMessage({
           idempotencyKey: `${workflowInfo().workflowId}:${input.deliveryId}:${s.key}`,
-          deliveryId: input.deliveryId, templateKey: step.template, channel: step.channel, purpose: 'service',
+          deliveryId: input.deliveryId, templateKey: template, channel, purpose,
           ...(notAfter !== null && { notAfter: new Date(notAfter).toISOString() }),
         });
         s.messageId = sent.messageId ?? undefined;
@@ -283,8 +345,13 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     }
   }
 
-  async function runCall(s: StepState, step: CallStep): Promise<void> {
+  async function runCall(s: StepState, step: CallRules): Promise<void> {
     if (!(await sleepUntil(() => Date.parse(s.dueStart)))) return void (s.status = 'cancelled');
+    await openCall(s, step);
+    await watchCall(s);
+  }
+
+  async function openCall(s: StepState, step: CallRules): Promise<void> {
     if (step.mandatoryOnProblem && state.problemFound) s.mandatory = true;
     const mandatoryWhenOpened = s.mandatory;
     const opened = await openFollowUp({
@@ -295,28 +362,109 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     s.status = 'open';
     // The survey found a problem while the task was being written: escalate() saw no task to mark.
     if (s.mandatory && !mandatoryWhenOpened && patched('mark-mandatory-opened-meanwhile')) await markMandatory({ followUpId: s.followUpId });
+  }
+
+  /** Waits for an open call's answer; closes it as missed (or cancelled, when the ownership ended first) if none comes. */
+  async function watchCall(s: StepState): Promise<void> {
     await sleepUntil(() => (s.status === 'open' ? missedAt(s) : 0));
     if (s.status !== 'open') return;
     // A call whose required window had closed stays missed when the ownership ends; only one still inside it is cancelled.
     const closing = patched('missed-stays-missed-on-end') ? unfinishedCallStatus(s, ended(), new Date()) : ended() ? 'cancelled' : 'missed';
-    s.status = (await closeFollowUp({ followUpId: s.followUpId, status: closing })) as StepStatus;
+    s.status = (await closeFollowUp({ followUpId: s.followUpId!, status: closing })) as StepStatus;
   }
 
-  if (state.phase === 'post-delivery') {
+  async function runPostDelivery(): Promise<void> {
+    if (state.phase !== 'post-delivery') return;
     await Promise.all(
       state.steps.map((s) => {
+        // An imported vehicle's steps long past were never owed: skipped, not missed nor expired.
+        if (input.imported && Date.parse(s.dueEnd) < startedAt && patched('skip-closed-steps-of-imported')) return void (s.status = 'skipped');
         const step = planStepOf(s.key);
-        return step.kind === 'message' ? runMessage(s, step) : runCall(s, step);
+        if (step.kind === 'call') return runCall(s, step);
+        return runMessage(s, { template: step.template, channel: step.channel, purpose: 'service', notAfter: messageNotAfter(step, input.deliveredAt) });
       }),
     );
     if (!ended()) state.phase = 'ownership';
   }
 
-  // The years of ownership: later reminders (maintenance, insurance) hook in here.
+  /** Records a cycle's change on its KPI row (reminder conversion, renewal rate). */
+  function recordCycle(record: typeof recordYearsCycle, { cycle, change, at }: CycleChange) {
+    return record({ deliveryId: input.deliveryId, key: cycle.key, kind: cycle.kind, dueOn: cycle.dueOn, change, at });
+  }
+
+  /** A touch of the years: a message sent, or a call task opened, in the background. */
+  function takeTouch(years: YearsState, due: DueTouch, background: Promise<void>[]): void {
+    const { touch, cycle } = due;
+    const s: StepState = {
+      key: due.key, kind: touch.kind, role: touch.kind === 'call' ? touch.role : 'system', dueStart: due.at.toISOString(), dueEnd: due.until.toISOString(),
+      status: 'scheduled', attempts: 0, mandatory: false,
+    };
+    const disposition = touchDisposition(due, years, new Date());
+    cycle.taken.push(due.index);
+    state.steps.push(s);
+    if (disposition === 'skip') return void (s.status = 'skipped');
+    if (touch.kind === 'call') {
+      years.openCalls[s.key] = touch;
+      return void background.push(runYearsCall(years, s));
+    }
+    const purpose = MARKETING_KINDS.has(cycle.kind) ? 'marketing' : 'service';
+    background.push((async () => {
+      await runMessage(s, { template: touch.template, channel: touch.channel, purpose, notAfter: due.until.getTime() });
+      if (s.status !== 'sent' || cycle.remindedAt || purpose === 'marketing') return;
+      cycle.remindedAt = new Date().toISOString();
+      await recordCycle(recordYearsCycle, { cycle, change: 'reminded', at: cycle.remindedAt });
+    })());
+  }
+
+  /** A call of the years: opened (again, idempotently, after continue-as-new) and watched until answered or missed. */
+  async function runYearsCall(years: YearsState, s: StepState): Promise<void> {
+    if (s.status === 'scheduled') await openCall(s, years.openCalls[s.key]);
+    await watchCall(s);
+    delete years.openCalls[s.key];
+  }
+
+  /**
+   * The years after delivery: sleeps until the next touch, the end of a cycle or a DMS event, and
+   * takes what is due. Returns when the ownership ends (once its open calls are closed) or when
+   * it is time to continue as new (open calls are carried, their timers resumed in the next run).
+   */
+  async function runTheYears(): Promise<void> {
+    const years = state.years!;
+    const ctx = yearsContext();
+    const calls: Promise<void>[] = [];
+    const sends: Promise<void>[] = [];
+    for (const s of state.steps) if (years.openCalls[s.key]) calls.push(runYearsCall(years, s));
+    for (;;) {
+      if (ended() || Date.now() - startedAt >= YEAR_MS || workflowInfo().continueAsNewSuggested) break;
+      for (const change of rollCycles(years, ctx, new Date())) await recordCycle(recordYearsCycle, change);
+      const due = nextDueTouch(years, ctx);
+      if (due && due.at.getTime() <= Date.now()) {
+        takeTouch(years, due, due.touch.kind === 'call' ? calls : sends);
+        continue;
+      }
+      const wakeAt = Math.min(due?.at.getTime() ?? Infinity, nextRollAt(years, ctx)?.getTime() ?? Infinity, startedAt + YEAR_MS);
+      const seen = yearsVersion;
+      await condition(() => ended() || yearsVersion !== seen || workflowInfo().continueAsNewSuggested, Math.max(1, wakeAt - Date.now()));
+    }
+    // A send under way (or held by quiet hours) finishes in this run; open calls finish here only when the ownership ended.
+    await Promise.all(ended() ? [...sends, ...calls] : sends);
+  }
+
+  /** What the next run needs: the post-delivery steps, the years' state and their open calls; steps done are in the database. */
+  function carriedState(y: YearsState): LifecycleState {
+    return { ...state, steps: state.steps.filter((s) => input.plan.steps.some((p) => p.key === s.key) || y.openCalls[s.key]) };
+  }
+
+  if (years) {
+    await Promise.all([runPostDelivery(), runTheYears()]);
+  } else {
+    await runPostDelivery();
+    // Before v5: nothing after the post-delivery plan but a yearly continue-as-new.
+    if (!ended()) await condition(() => ended() || workflowInfo().continueAsNewSuggested, '365 days');
+  }
   // Continuing as new at least yearly keeps each run's history short however long the car is kept.
-  if (!ended()) await condition(() => ended() || workflowInfo().continueAsNewSuggested, '365 days');
   await condition(allHandlersFinished);
-  if (!ended()) await continueAsNew<typeof vehicleLifecycle>({ ...input, carried: state });
+  if (!ended()) await continueAsNew<typeof vehicleLifecycle>({ ...input, carried: years ? carriedState(years) : state });
   if (patched('record-ownership-end')) {
     await endDelivery({ deliveryId: input.deliveryId, reason: state.endedReason ?? 'unknown', endedAt: endedAt ?? new Date().toISOString() });
   }

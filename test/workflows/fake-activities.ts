@@ -3,6 +3,8 @@ import type { Activities } from '../../src/activities';
 import type { CaseActivities } from '../../src/activities/cases';
 import type { OpenFollowUpInput } from '../../src/activities/follow-ups';
 import type { SendMessageInput, SendMessageResult } from '../../src/activities/messaging';
+import type { RecordYearsCycleInput } from '../../src/activities/years';
+import { isConsentGiven } from '../../src/domain/consent';
 import { ContactWindow, DEFAULT_CUSTOMER_WINDOW } from '../../src/domain/contact-window';
 import { callOutcomeEffect, outcomeHasProblem } from '../../src/domain/outcome';
 import { rescheduleCall } from '../../src/domain/plan';
@@ -33,12 +35,15 @@ interface FakeFollowUp {
  * In-memory stand-ins for every activity. They apply the product's own rules (callOutcomeEffect,
  * rescheduleCall with the customer's window, closing never overwrites) rather than copies of them,
  * so a rule wrong in the product is wrong here too. Results carry IDs only, so recorded histories
- * hold no personal data. `windows` holds each delivery's customer window, as the database would.
+ * hold no personal data. `windows` holds each delivery's customer window and `consents` its
+ * customer's recorded consents ("channel:purpose"), as the database would; `cycles` the years' KPI rows.
  */
 export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}) {
   const calls: ActivityCall[] = [];
   const followUps = new Map<string, FakeFollowUp>();
   const windows = new Map<string, ContactWindow>();
+  const consents = new Map<string, Map<string, boolean>>();
+  const cycles = new Map<string, Omit<RecordYearsCycleInput, 'change' | 'at'> & Partial<Record<RecordYearsCycleInput['change'], string>>>();
   const nextAllowed = (fu: FakeFollowUp) => (at: Date) =>
     rescheduleCall({ requestedAt: at, customerWindow: windows.get(fu.deliveryId) ?? DEFAULT_CUSTOMER_WINDOW, timeZone });
 
@@ -58,7 +63,11 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
   const activities: Omit<Activities, keyof CaseActivities> = {
     async sendMessage(input) {
       record('sendMessage', input);
-      return hooks.sendMessage?.(input) ?? { messageId: `msg-${input.deliveryId}-${input.templateKey}`, status: 'sent' };
+      const hooked = hooks.sendMessage?.(input);
+      if (hooked) return hooked;
+      const stored = consents.get(input.deliveryId)?.get(`${input.channel}:${input.purpose}`);
+      if (!isConsentGiven(input.purpose, stored === undefined ? null : { granted: stored })) return { messageId: null, status: 'suppressed', reason: 'no consent' };
+      return { messageId: `msg-${input.deliveryId}-${input.templateKey}`, status: 'sent' };
     },
     async openFollowUp(input) {
       record('openFollowUp', input);
@@ -105,6 +114,12 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
       record('markMandatory', input);
       followUp(input.followUpId).mandatory = true;
     },
+    async recordYearsCycle(input) {
+      record('recordYearsCycle', input);
+      const key = `${input.deliveryId}:${input.key}`;
+      const row = cycles.get(key) ?? { deliveryId: input.deliveryId, key: input.key, kind: input.kind, dueOn: input.dueOn };
+      cycles.set(key, { ...row, dueOn: input.dueOn, [input.change]: row[input.change] ?? input.at });
+    },
     async openEscalationCase(input) {
       record('openEscalationCase', input);
       const subject = 'followUpId' in input ? input.followUpId : input.inboundMessageId;
@@ -117,5 +132,11 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
     return calls.filter((c): c is Extract<ActivityCall, { name: K }> => c.name === name);
   }
 
-  return { activities, calls, callsOf, windows };
+  /** A customer's consent for one delivery, as the consent API records it. */
+  function setConsent(deliveryId: string, channel: 'sms' | 'email', purpose: 'service' | 'marketing', granted: boolean): void {
+    if (!consents.has(deliveryId)) consents.set(deliveryId, new Map());
+    consents.get(deliveryId)!.set(`${channel}:${purpose}`, granted);
+  }
+
+  return { activities, calls, callsOf, windows, setConsent, cycles };
 }
