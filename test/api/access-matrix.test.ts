@@ -84,6 +84,9 @@ beforeAll(async () => {
   ids.t3 = await task('st-a', d3.deliveryId, 'day-2-call', 'consultant', 'C3');
   ids.ts = await task('st-a', d3.deliveryId, 'day-7-survey', 'cr_specialist', 'R2');
   ids.t4 = await task('st-b', d4.deliveryId, 'day-2-call', 'consultant', 'CB');
+  for (const [name, storeId, deliveryId, holder] of [['c1', 'st-a', d1.deliveryId, 'R1'], ['c3', 'st-a', d3.deliveryId, 'R2'], ['c4', 'st-b', d4.deliveryId, 'CB']]) {
+    ids[name] = (await db.escalationCase.create({ data: { storeId, deliveryId, reason: 'complaint', assigneeId: ids[holder], openedBy: 'system' } })).id;
+  }
 
   const logins: [Who, string[]][] = [['consultant', ['C1']], ['supervisor', ['S1']], ['cr', ['R1']], ['manager', ['M1']], ['gm(A+C)', ['G1', 'G1c']], ['left', ['CX']]];
   for (const [who, rows] of logins) {
@@ -148,6 +151,12 @@ const PROBES: [string, Probe][] = [
   ['customer team', status('GET', () => `/v1/customers/${ids.k2}/consents`)],
   ['customer store', status('GET', () => `/v1/customers/${ids.k3}/consents`)],
   ['customer other-store', status('GET', () => `/v1/customers/${ids.k4}/consents`)],
+  ['case list', listed('/v1/cases', (b) => b.cases.map((c: { id: string }) => c.id), () => ({ C1: ids.c1, C3: ids.c3, CB: ids.c4 }))],
+  ['case own delivery', status('GET', () => `/v1/cases/${ids.c1}`)],
+  ['case store', status('GET', () => `/v1/cases/${ids.c3}`)],
+  ['case other-store', status('GET', () => `/v1/cases/${ids.c4}`)],
+  ['case acknowledge', status('POST', () => `/v1/cases/${ids.c1}/acknowledge`, {})],
+  ['case acknowledge other', status('POST', () => `/v1/cases/${ids.c4}/acknowledge`, {})],
   ['messages list', listed('/v1/messages', (b) => b.map((m: { deliveryId: string }) => m.deliveryId), () => ({ C1: ids.d1, C2: ids.d2, C3: ids.d3, CB: ids.d4 }))],
   ['kpi own', status('GET', () => `/v1/kpis?storeId=st-a&staffId=${ids.C1}`)],
   ['kpi team', status('GET', () => `/v1/kpis?storeId=st-a&staffId=${ids.C2}`)],
@@ -192,6 +201,12 @@ customer own               200         200         200         200         200  
 customer team              404         200         200         200         200         401         200
 customer store             404         404         200         200         200         401         200
 customer other-store       404         404         404         404         404         401         404
+case list                  1           1           13          13          13          401         13
+case own delivery          200         200         200         200         200         401         200
+case store                 404         404         200         200         200         401         200
+case other-store           404         404         404         404         404         401         404
+case acknowledge           403         403         200         200         200         401         200
+case acknowledge other     404         404         404         404         404         401         404
 messages list              1           12          123         123         123         401         123
 kpi own                    200         200         200         200         200         401         200
 kpi team                   404         200         200         200         200         401         200
