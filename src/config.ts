@@ -42,6 +42,10 @@ export const ConfigSchema = z
     TEMPORAL_UI_PORT: port.default(8233),
     /** host:port where the worker serves the Temporal SDK's Prometheus metrics (`/metrics`); unset, none. */
     WORKER_METRICS_ADDRESS: z.string().regex(/^[\w.:[\]-]+:\d+$/, 'must be host:port').optional(),
+    /** host:port where the API serves its Prometheus metrics (`/metrics`), apart from the API's own port; unset, none. */
+    API_METRICS_ADDRESS: z.string().regex(/^[\w.:[\]-]+:\d+$/, 'must be host:port').optional(),
+    /** OpenTelemetry tracing to this OTLP/HTTP collector (the exporter also reads the other OTEL_EXPORTER_OTLP_* variables); unset, off. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']).optional(),
 
     API_HOST: z.string().min(1).default('127.0.0.1'),
     API_PORT: port.default(3000),

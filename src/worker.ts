@@ -1,5 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
+import {
+  makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
 import { LogLevel, LogMetadata, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Context } from '@temporalio/activity';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
 import { createDb } from './db/client';
@@ -7,6 +11,7 @@ import { createLogger, Logger } from './logger';
 import { businessMetricsInterceptor } from './metrics';
 import { createTransports } from './messaging';
 import { temporalConnectionOptions } from './temporal/connection';
+import { startTracing } from './tracing';
 
 /**
  * The SDK's own logs (including workflow `log` calls) go through our pino logger, as JSON like the
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const transports = createTransports(config);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const tracing = startTracing(config, 'huifang-worker');
   // Activities start workflows (a case's own) through a client of their own.
   const clientConnection = Connection.lazy(temporalConnectionOptions(config));
   const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
@@ -54,7 +60,15 @@ async function main(): Promise<void> {
     // The SDK's default cache (thousands of workflows) is sized for short workflows; ours sleep for
     // days, and holding them all grew one worker past 4 GB at 2,000 vehicles (bench/idle.ts).
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
-    interceptors: { activity: [businessMetricsInterceptor(Runtime.instance().metricMeter)] },
+    interceptors: {
+      activity: [
+        businessMetricsInterceptor(Runtime.instance().metricMeter),
+        ...(tracing ? [(ctx: Context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })] : []),
+      ],
+      // Only with tracing on: the OpenTelemetry workflow interceptors grow every workflow's sandbox.
+      workflowModules: tracing ? [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')] : [],
+    },
+    ...(tracing && { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } }),
     activities: createActivities({
       db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger, messageCapPerDay: config.MESSAGE_CAP_PER_DAY,
       temporal, taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -64,7 +78,7 @@ async function main(): Promise<void> {
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
   } finally {
-    await Promise.all([connection.close(), clientConnection.close(), db.$disconnect(), transports.sms.close?.(), transports.email.close?.()]);
+    await Promise.all([connection.close(), clientConnection.close(), db.$disconnect(), transports.sms.close?.(), transports.email.close?.(), tracing?.shutdown()]);
     logger.info('worker stopped');
   }
 }

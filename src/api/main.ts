@@ -1,7 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { loadConfig } from '../config';
 import { createDb } from '../db/client';
+import { apiRegistry, serveMetrics } from '../metrics-api';
 import { temporalConnectionOptions } from '../temporal/connection';
+import { startTracing } from '../tracing';
 import { buildServer } from './server';
 
 /** The HTTP API process: `npm run api` in production, started by `npm start` by default. */
@@ -10,15 +13,23 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL: required by the API (npm start provides it)');
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const connection = await Connection.connect(temporalConnectionOptions(config));
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const tracing = startTracing(config, 'huifang-api');
+  // With tracing on, a workflow's start, updates and signals carry the request's trace to the worker.
+  const temporal = new Client({
+    connection, namespace: config.TEMPORAL_NAMESPACE,
+    ...(tracing && { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } }),
+  });
   const app = await buildServer({ config, db, temporal });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  const metrics = config.API_METRICS_ADDRESS ? await serveMetrics(config.API_METRICS_ADDRESS, apiRegistry) : undefined;
 
   let closing = false;
   const shutdown = async () => {
     if (closing) return;
     closing = true;
     await app.close(); // stops accepting, lets in-flight requests finish
+    metrics?.close();
+    await tracing?.shutdown(); // sends the last spans
     await Promise.all([connection.close(), db.$disconnect()]);
     process.exit(0);
   };

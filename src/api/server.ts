@@ -6,6 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, ZodTypeProv
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { httpLoggerOptions } from '../logger';
+import { registerRequestTelemetry } from '../metrics-api';
 import { registerAuth } from './auth';
 import { ErrorBodySchema, registerErrorHandler } from './errors';
 import { authRoutes } from './routes/auth';
@@ -34,6 +35,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  registerRequestTelemetry(app, Boolean(deps.config.OTEL_EXPORTER_OTLP_ENDPOINT));
 
   await app.register(swagger, {
     openapi: {
