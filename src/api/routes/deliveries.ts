@@ -7,7 +7,8 @@ import { ContactPlanSchema, PlanStep } from '../../domain/plan';
 import { normalizeVin, vinProblem } from '../../domain/vin';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../../temporal/connection';
 import { initialLifecycleState, LifecycleInput, LifecycleState } from '../../domain/lifecycle';
-import { actorOf, assertStoreAccess } from '../auth';
+import { deliveryWhere } from '../../services/access';
+import { actorOf, assertCan } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
 import type { ApiDeps } from '../server';
 import { currentPlan } from './plans';
@@ -86,7 +87,8 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
   }, async (req, reply) => {
     const actor = actorOf(req);
     const input = req.body;
-    assertStoreAccess(actor, input.storeId);
+    // Deliveries come from the DMS: an API key (src/services/access.ts).
+    assertCan(actor, 'delivery.create', input.storeId);
     const store = await db.store.findUnique({ where: { id: input.storeId } });
     if (!store) throw badRequest('storeId', `unknown store ${input.storeId}`);
     const deliveredAt = new Date(input.deliveredAt);
@@ -160,8 +162,8 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
     },
   }, async (req) => {
     const actor = actorOf(req);
-    const found = await db.delivery.findUnique({ where: { id: req.params.id }, select: { storeId: true } });
-    if (!found || (actor.storeId && actor.storeId !== found.storeId)) throw notFound(`delivery ${req.params.id}`);
+    const found = await db.delivery.findFirst({ where: { id: req.params.id, AND: [deliveryWhere(actor)] }, select: { id: true } });
+    if (!found) throw notFound(`delivery ${req.params.id}`);
     return deliveryView(req.params.id);
   });
 

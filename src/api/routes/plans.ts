@@ -4,7 +4,7 @@ import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../../domain/conta
 import { boundedDateTime } from '../../domain/dates';
 import { ContactPlanSchema, DEFAULT_PLAN, schedulePlan } from '../../domain/plan';
 import type { Prisma } from '../../generated/prisma/client';
-import { actorOf, assertAdmin, assertStoreAccess } from '../auth';
+import { actorLabel, actorOf, assertCan, assertStoreAccess } from '../auth';
 import { ErrorBodySchema, notFound } from '../errors';
 import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
@@ -40,11 +40,10 @@ export const planRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =>
     },
   }, async (req) => {
     const actor = actorOf(req);
-    assertAdmin(actor);
-    assertStoreAccess(actor, req.params.storeId);
+    assertCan(actor, 'plan.edit', req.params.storeId);
     const plan = await db.$transaction(async (tx) => {
       const latest = await currentPlan(tx, req.params.storeId);
-      return tx.contactPlan.create({ data: { storeId: latest.storeId, version: latest.version + 1, steps: req.body.steps, createdBy: `api-key:${actor.id}` } });
+      return tx.contactPlan.create({ data: { storeId: latest.storeId, version: latest.version + 1, steps: req.body.steps, createdBy: actorLabel(actor) } });
     });
     return { storeId: plan.storeId, version: plan.version, createdAt: plan.createdAt.toISOString(), createdBy: plan.createdBy, steps: plan.steps as unknown[] };
   });

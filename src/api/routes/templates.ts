@@ -8,7 +8,7 @@ import {
   TemplateSchema, TemplateVariableMissingError, unsupportedVariableProblems, validateTemplate,
 } from '../../domain/templates';
 import { templateFromRow } from '../../messaging/template-store';
-import { actorOf, assertAdmin, assertStoreAccess } from '../auth';
+import { actorOf, assertCan, assertStoreAccess } from '../auth';
 import { ErrorBodySchema, HttpError, notFound } from '../errors';
 import { StoreIdSchema, StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
@@ -113,15 +113,14 @@ export const templateRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }
   app.put('/v1/stores/:storeId/templates/:key/:locale/:channel', {
     schema: {
       tags: ['templates'],
-      summary: 'Save the store\'s template (admin). Every placeholder must be a declared variable the system provides; the answer shows the rendered sample with its SMS length, encoding and segments',
+      summary: 'Save the store\'s template (admin key, sales or general manager). Every placeholder must be a declared variable the system provides; the answer shows the rendered sample with its SMS length, encoding and segments',
       params: TemplateParams, body: TemplateInputSchema,
       response: { 200: TemplateViewSchema, 400: ErrorBodySchema, 404: ErrorBodySchema },
     },
   }, async (req) => {
     const actor = actorOf(req);
-    assertAdmin(actor);
     const { storeId, key, locale, channel } = req.params;
-    assertStoreAccess(actor, storeId);
+    assertCan(actor, 'template.edit', storeId);
     if (!(await db.store.findUnique({ where: { id: storeId } }))) throw notFound(`store ${storeId}`);
     const { sample: sampleValues, ...fields } = req.body;
     const candidate = { key, locale, channel, ...fields };
