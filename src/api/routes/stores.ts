@@ -4,7 +4,9 @@ import { isValidTimeZone } from '../../domain/contact-window';
 import { checkPhone, PhoneSchema } from '../../domain/phone';
 import { safeName } from '../../domain/text';
 import type { Db } from '../../db/client';
-import { actorOf, assertAdmin, assertStoreAccess, generateApiKey } from '../auth';
+import { staffWhere } from '../../services/access';
+import { deactivateStaff } from '../../services/staff-exit';
+import { actorOf, assertAdmin, assertCan, assertStoreAccess, generateApiKey } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
 import { ExternalIdSchema, StoreIdSchema, StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
@@ -57,7 +59,7 @@ export async function createApiKey(db: Db, input: { name: string; role: 'admin' 
   return { id: row.id, key };
 }
 
-export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => {
+export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal }) => {
   /** The ID of the supervisor a consultant's team belongs to, or a 400 naming supervisorExternalId. */
   async function teamSupervisor(storeId: string, role: string, supervisorExternalId: string): Promise<string> {
     if (role !== 'consultant') throw badRequest('supervisorExternalId', 'only a consultant belongs to a supervisor\'s team');
@@ -90,16 +92,18 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
       response: { 200: StaffViewSchema, 400: ErrorBodySchema },
     },
   }, async (req) => {
-    assertStoreAccess(actorOf(req), req.params.storeId);
+    assertCan(actorOf(req), 'staff.edit', req.params.storeId);
     if (!(await db.store.findUnique({ where: { id: req.params.storeId } }))) throw notFound(`store ${req.params.storeId}`);
     const { storeId, externalId } = req.params;
     const { supervisorExternalId, ...fields } = req.body;
     const team = supervisorExternalId === undefined ? {} : { supervisorId: supervisorExternalId && (await teamSupervisor(storeId, fields.role, supervisorExternalId)) };
     const staff = await db.staff.upsert({
       where: { storeId_externalId: { storeId, externalId } },
-      update: { ...fields, ...team },
+      update: { ...fields, ...team, ...(fields.active && { deactivatedAt: null }) },
       create: { storeId, externalId, ...fields, ...team },
     });
+    // A row the DMS marks inactive is a leaver: their open work goes to colleagues, their sessions end.
+    if (!staff.active && staff.deactivatedAt === null) await deactivateStaff({ db, temporal }, [staff.id], { kind: 'api-key', id: actorOf(req).id });
     return staffView(staff);
   });
 
@@ -107,7 +111,7 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
     schema: { tags: ['staff'], summary: 'The store\'s staff and their roles', params: StoreParamsSchema, response: { 200: z.array(StaffViewSchema) } },
   }, async (req) => {
     assertStoreAccess(actorOf(req), req.params.storeId);
-    const staff = await db.staff.findMany({ where: { storeId: req.params.storeId }, orderBy: [{ role: 'asc' }, { name: 'asc' }] });
+    const staff = await db.staff.findMany({ where: { storeId: req.params.storeId, AND: [staffWhere(actorOf(req))] }, orderBy: [{ role: 'asc' }, { name: 'asc' }] });
     return staff.map(staffView);
   });
 
