@@ -5,6 +5,7 @@ import { checkPhone, PhoneSchema } from '../../domain/phone';
 import { safeName } from '../../domain/text';
 import type { Db } from '../../db/client';
 import { staffWhere } from '../../services/access';
+import { auditActorOf } from '../../services/audit';
 import { deactivateStaff } from '../../services/staff-exit';
 import { actorOf, assertAdmin, assertCan, assertStoreAccess, generateApiKey } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
@@ -103,7 +104,7 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, tem
       create: { storeId, externalId, ...fields, ...team },
     });
     // A row the DMS marks inactive is a leaver: their open work goes to colleagues, their sessions end.
-    if (!staff.active && staff.deactivatedAt === null) await deactivateStaff({ db, temporal }, [staff.id], { kind: 'api-key', id: actorOf(req).id });
+    if (!staff.active && staff.deactivatedAt === null) await deactivateStaff({ db, temporal }, [staff.id], auditActorOf(actorOf(req)));
     return staffView(staff);
   });
 
