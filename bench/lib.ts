@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createApiKey, createStore } from '../src/api/routes/stores';
+import { createApiKey, createStore } from '../src/services/stores';
 import { createDb } from '../src/db/client';
 import { vinCheckDigit } from '../src/domain/vin';
 import { freeStackPorts, Stack, StackOptions } from '../src/stack';

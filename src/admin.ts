@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createApiKey, createStore, StoreInputSchema } from './api/routes/stores';
+import { createApiKey, createStore, StoreInputSchema } from './services/stores';
 import { loadConfig } from './config';
 import { createDb } from './db/client';
 import { migrate } from './db/migrate';

@@ -28,6 +28,9 @@ export const ConfigSchema = z
     DATABASE_URL: url(['postgres', 'postgresql']).optional(),
     EMBEDDED_PG_PORT: port.default(54329),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    /** Deadlines on every database call: waiting for a connection, and one statement (src/db/client.ts). */
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 
     TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port').optional(),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -37,6 +40,8 @@ export const ConfigSchema = z
     TEMPORAL_TLS_KEY_PATH: z.string().optional(),
     TEMPORAL_API_KEY: z.string().min(1).optional(),
     TEMPORAL_DEV_PORT: port.default(7233),
+    /** How long an API request waits for Temporal (start, query, update, signal) before answering 503. */
+    TEMPORAL_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     /** Busy workflows kept in the worker's memory; sleeping ones are replayed from history when they wake. */
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(10_000).default(100),
     TEMPORAL_UI_PORT: port.default(8233),
@@ -63,6 +68,8 @@ export const ConfigSchema = z
     TWILIO_API_BASE_URL: url(['http', 'https']).optional(),
 
     MESSAGE_CAP_PER_DAY: z.coerce.number().int().min(1).max(50).default(3),
+    /** The oldest delivery the API accepts (a DMS catching up); older ones are a 400 naming deliveredAt. */
+    DELIVERY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     UNSUBSCRIBE_SECRET: z.string().min(32, 'at least 32 random characters').optional(),
   })
   .superRefine((c, ctx) => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hashApiKey } from './api/auth';
-import { createApiKey, createStore } from './api/routes/stores';
+import { createApiKey, createStore } from './services/stores';
 import { loadConfig } from './config';
 import { createDb } from './db/client';
 import { Stack } from './stack';

@@ -6,7 +6,7 @@ import { LogLevel, LogMetadata, NativeConnection, Runtime, Worker } from '@tempo
 import type { Context } from '@temporalio/activity';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
-import { createDb } from './db/client';
+import { createDb, dbDeadlines } from './db/client';
 import { createLogger, Logger } from './logger';
 import { businessMetricsInterceptor } from './metrics';
 import { createTransports } from './messaging';
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
   installRuntime(logger, config.WORKER_METRICS_ADDRESS);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL: required by the worker (npm start provides it)');
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, dbDeadlines(config));
   const transports = createTransports(config);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const tracing = startTracing(config, 'huifang-worker');

@@ -1,14 +1,14 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { httpLoggerOptions } from '../logger';
 import { registerRequestTelemetry } from '../metrics-api';
 import { registerAuth } from './auth';
-import { ErrorBodySchema, registerErrorHandler } from './errors';
+import { type Dependency, ErrorBodySchema, registerErrorHandler, RETRY_AFTER_SECONDS } from './errors';
 import { authRoutes } from './routes/auth';
 import { consentRoutes } from './routes/consents';
 import { deliveryRoutes } from './routes/deliveries';
@@ -55,11 +55,20 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
     const response = (route.schema.response ??= {}) as Record<number, unknown>;
     response[400] ??= ErrorBodySchema;
     if (!route.config?.public) response[401] ??= ErrorBodySchema;
+    response[503] ??= ErrorBodySchema;
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   registerAuth(app, deps.db);
 
+  registerTemporalDeadline(app, deps);
+  // Liveness: the process answers. Readiness: it can do its work (a load balancer sends traffic only then).
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/health/ready', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    const checks = await readiness(deps);
+    const ready = Object.values(checks).every((c) => c === 'ok');
+    if (!ready) reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS));
+    return { status: ready ? 'ready' : 'unavailable', ...checks };
+  });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(authRoutes, deps);
@@ -74,4 +83,36 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(consentRoutes, deps);
   await app.register(templateRoutes, deps);
   return app;
+}
+
+/**
+ * Every Temporal call a request makes (start, query, update and the polls behind it, signal)
+ * shares the request's deadline, so a request answers 503 instead of waiting while Temporal is
+ * down or a workflow does not take its update. The handler runs inside the preHandler's callback,
+ * so the deadline's async context reaches every call it makes.
+ */
+function registerTemporalDeadline(app: FastifyInstance, { temporal, config }: ApiDeps): void {
+  app.addHook('preHandler', (_req, _reply, done) => {
+    void temporal.withDeadline(Date.now() + config.TEMPORAL_REQUEST_TIMEOUT_MS, async () => done());
+  });
+}
+
+const READINESS_DEADLINE_MS = 2_000;
+
+/** Each dependency answers a trivial call within a short deadline: "ok", or why not. */
+async function readiness({ db, temporal }: ApiDeps): Promise<Record<Dependency, string>> {
+  const check = async (call: () => Promise<unknown>) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timeout'), READINESS_DEADLINE_MS)));
+    try {
+      return await Promise.race([call().then(() => 'ok', () => 'error'), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const [postgresql, temporalCheck] = await Promise.all([
+    check(() => db.$queryRaw`SELECT 1`),
+    check(() => temporal.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => temporal.workflowService.getSystemInfo({}))),
+  ]);
+  return { postgresql, temporal: temporalCheck };
 }

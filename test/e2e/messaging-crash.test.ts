@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { createApiKey, createStore } from '../../src/api/routes/stores';
+import { createApiKey, createStore } from '../../src/services/stores';
 import { vinCheckDigit } from '../../src/domain/vin';
 import { freePort, Stack } from '../../src/stack';
 import type { LifecycleState } from '../../src/domain/lifecycle';

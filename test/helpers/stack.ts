@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createApiKey, createStore } from '../../src/api/routes/stores';
+import { createApiKey, createStore } from '../../src/services/stores';
 import { createDb } from '../../src/db/client';
 import { freeStackPorts, Stack, StackOptions } from '../../src/stack';
 

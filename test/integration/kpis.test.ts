@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { buildServer } from '../../src/api/server';
-import { createApiKey, createStore } from '../../src/api/routes/stores';
+import { createApiKey, createStore } from '../../src/services/stores';
 import { parseConfig } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import type { FollowUpStatus } from '../../src/domain/outcome';

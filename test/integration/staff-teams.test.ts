@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { buildServer } from '../../src/api/server';
-import { createApiKey, createStore } from '../../src/api/routes/stores';
+import { createApiKey, createStore } from '../../src/services/stores';
 import { parseConfig } from '../../src/config';
 import { createTestDatabase } from '../helpers/db';
 

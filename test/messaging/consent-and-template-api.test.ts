@@ -1,4 +1,4 @@
-import { createApiKey } from '../../src/api/routes/stores';
+import { createApiKey } from '../../src/services/stores';
 import type { Db } from '../../src/db/client';
 import { createTestDatabase } from '../helpers/db';
 import { adminKey, type Api, buildApi, recordingTemporal, seedCustomer, seedStore, type SentSignal } from './fixtures';

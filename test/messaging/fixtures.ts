@@ -6,7 +6,7 @@ import { consentRoutes } from '../../src/api/routes/consents';
 import { templateRoutes } from '../../src/api/routes/templates';
 import { webhookRoutes } from '../../src/api/routes/webhooks';
 import { buildServer } from '../../src/api/server';
-import { createApiKey, createStore } from '../../src/api/routes/stores';
+import { createApiKey, createStore } from '../../src/services/stores';
 import { type Config, parseConfig } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { createLogger } from '../../src/logger';
@@ -90,6 +90,8 @@ export function recordingTemporal(closed: ReadonlySet<string> = new Set()): { cl
   const updates: SentUpdate[] = [];
   const notFound = (workflowId: string) => new WorkflowNotFoundError('workflow execution already completed', workflowId, undefined);
   const client = {
+    // The API gives each request's Temporal calls a deadline; this client answers at once.
+    withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
     workflow: {
       getHandle: (workflowId: string) => ({
         signal: async (name: string, arg: unknown) => {
