@@ -295,4 +295,43 @@ export const DEFAULT_TEMPLATES: readonly Template[] = [
       '<p>{{consultantName}}<br>{{storeName}}</p>',
     variables: DELIVERY_VARIABLES,
   },
+  ...yearsTemplates(),
 ];
+
+/**
+ * The years after delivery (src/domain/years.ts names these keys in its default plan): service
+ * reminders, and the greetings, which are marketing (consent, marketing hours, opt-out hint).
+ */
+function yearsTemplates(): Template[] {
+  const sms = (key: string, purpose: Template['purpose'], zh: string, en: string, variables: string[]): Template[] => [
+    { key, locale: 'zh-CN', channel: 'sms', purpose, body: zh, variables },
+    { key, locale: 'en', channel: 'sms', purpose, body: en, variables },
+  ];
+  return [
+    ...sms('maintenance-reminder', 'service',
+      '【{{storeName}}】{{customerName}}您好，您的{{vehicleModel}}即将到定期保养时间，请致电{{serviceHotline}}预约，我们为您安排。',
+      'Hello {{customerName}}, your {{vehicleModel}} is due for its service soon. Call {{storeName}} on {{serviceHotline}} to book it.',
+      ['storeName', 'customerName', 'vehicleModel', 'serviceHotline']),
+    ...sms('insurance-renewal-reminder', 'service',
+      '【{{storeName}}】{{customerName}}您好，您的{{vehicleModel}}车险即将到期，续保请致电{{serviceHotline}}，我们为您办理。',
+      'Hello {{customerName}}, the insurance of your {{vehicleModel}} expires soon. Call {{storeName}} on {{serviceHotline}} to renew it.',
+      ['storeName', 'customerName', 'vehicleModel', 'serviceHotline']),
+    ...sms('inspection-reminder', 'service',
+      '【{{storeName}}】{{customerName}}您好，您的{{vehicleModel}}即将到年检时间，如需协助请致电{{serviceHotline}}。',
+      'Hello {{customerName}}, your {{vehicleModel}} is due for its annual inspection soon. For help, call {{storeName}} on {{serviceHotline}}.',
+      ['storeName', 'customerName', 'vehicleModel', 'serviceHotline']),
+    ...sms('licence-expiry-reminder', 'service',
+      '【{{storeName}}】{{customerName}}您好，温馨提醒：您的驾驶证即将到期，请及时办理换证。',
+      'Hello {{customerName}}, a reminder from {{storeName}}: your driving licence expires soon. Please renew it in time.',
+      ['storeName', 'customerName']),
+    ...sms('birthday-greeting', 'marketing',
+      '【{{storeName}}】{{customerName}}，祝您生日快乐！感谢您一直以来的信任，{{storeName}}全体同仁祝您出行平安。',
+      'Happy birthday, {{customerName}}! Thank you for your trust. Safe travels from all of us at {{storeName}}.',
+      ['storeName', 'customerName']),
+    ...sms('purchase-anniversary-greeting', 'marketing',
+      '【{{storeName}}】{{customerName}}您好，您的{{vehicleModel}}已陪伴您又一年，感谢您的信任，祝您用车愉快！',
+      'Hello {{customerName}}, another year with your {{vehicleModel}}! Thank you for choosing {{storeName}}.',
+      ['storeName', 'customerName', 'vehicleModel']),
+  ];
+}
+

@@ -1,6 +1,10 @@
 import { DEFAULT_CUSTOMER_WINDOW } from '../../src/domain/contact-window';
+import { DEFAULT_TEMPLATES } from '../../src/domain/templates';
 import {
   applyVehicleEvent,
+  MARKETING_KINDS,
+  touchesOf,
+  YEARS_KINDS,
   dailyKmForecast,
   DEFAULT_YEARS_PLAN,
   initialYearsState,
@@ -138,3 +142,16 @@ describe('planning the years', () => {
     expect(vehicleEventProblem({ kind: 'insurance-renewed', expiresOn: '2028-03-09' })).toBeNull();
   });
 });
+
+describe('the default plan of the years', () => {
+  it('names templates that exist in both languages, marketing for greetings and service for the rest', () => {
+    for (const kind of YEARS_KINDS) {
+      for (const touch of touchesOf(DEFAULT_YEARS_PLAN, kind)) {
+        if (touch.kind !== 'message') continue;
+        const found = DEFAULT_TEMPLATES.filter((t) => t.key === touch.template && t.channel === touch.channel);
+        expect([kind, found.map((t) => [t.locale, t.purpose])]).toEqual([kind, [['zh-CN', MARKETING_KINDS.has(kind) ? 'marketing' : 'service'], ['en', MARKETING_KINDS.has(kind) ? 'marketing' : 'service']]]);
+      }
+    }
+  });
+});
+

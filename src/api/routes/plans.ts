@@ -2,25 +2,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../../domain/contact-window';
 import { boundedDateTime } from '../../domain/dates';
-import { ContactPlanSchema, DEFAULT_PLAN, schedulePlan } from '../../domain/plan';
-import type { Prisma } from '../../generated/prisma/client';
+import { ContactPlanSchema, schedulePlan } from '../../domain/plan';
+import { currentPlan } from '../../services/stores';
 import { actorLabel, actorOf, assertCan, assertStoreAccess } from '../auth';
 import { ErrorBodySchema, notFound } from '../errors';
 import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
-
-type Tx = Prisma.TransactionClient;
-
-/** The store's newest plan version (stores get version 1, the default plan, when they are created). */
-export async function currentPlan(tx: Tx, storeId: string) {
-  const plan = await tx.contactPlan.findFirst({ where: { storeId }, orderBy: { version: 'desc' } });
-  if (!plan) throw notFound(`contact plan of store ${storeId}`);
-  return plan;
-}
-
-export async function createDefaultPlan(tx: Tx, storeId: string, createdBy: string) {
-  return tx.contactPlan.create({ data: { storeId, version: 1, steps: DEFAULT_PLAN.steps, createdBy } });
-}
 
 const PlanViewSchema = z.object({ storeId: z.string(), version: z.number(), createdAt: z.string(), createdBy: z.string(), steps: z.array(z.any()) });
 

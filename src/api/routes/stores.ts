@@ -1,29 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isValidTimeZone } from '../../domain/contact-window';
-import { checkPhone, PhoneSchema } from '../../domain/phone';
+import { PhoneSchema } from '../../domain/phone';
 import { safeName } from '../../domain/text';
-import type { Db } from '../../db/client';
 import { staffWhere } from '../../services/access';
 import { auditActorOf } from '../../services/audit';
 import { deactivateStaff } from '../../services/staff-exit';
-import { actorOf, assertAdmin, assertCan, assertStoreAccess, generateApiKey } from '../auth';
-import { badRequest, conflict, ErrorBodySchema, notFound } from '../errors';
+import { createApiKey, createStore, StoreInputSchema } from '../../services/stores';
+import { actorOf, assertAdmin, assertCan, assertStoreAccess } from '../auth';
+import { badRequest, ErrorBodySchema, notFound } from '../errors';
 import { ExternalIdSchema, StoreIdSchema, StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
-import { createDefaultPlan } from './plans';
-
-export const StoreInputSchema = z.strictObject({
-  id: StoreIdSchema,
-  name: safeName(100),
-  timeZone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
-  /**
-   * Required: the built-in farewell SMS gives it (and the consultant's phone, which falls back to
-   * it), and so does the reply to HELP. Kept as the store writes it, e.g. 400-800-1234.
-   */
-  serviceHotline: z.string({ error: 'required: the farewell SMS and the HELP reply give customers this number' }).trim().max(30)
-    .refine((raw) => checkPhone(raw, 'call').ok, 'must be a number customers can call, e.g. 400-800-1234 or 021-6279 8888'),
-});
 
 export const STAFF_ROLES = ['consultant', 'supervisor', 'cr_specialist', 'manager', 'general_manager', 'service_advisor', 'renewal_specialist'] as const;
 
@@ -43,22 +29,6 @@ const StaffViewSchema = z.object({
 const staffView = (s: { id: string; storeId: string; externalId: string; name: string; role: string; active: boolean; supervisorId: string | null }) => ({
   id: s.id, storeId: s.storeId, externalId: s.externalId, name: s.name, role: s.role, active: s.active, supervisorId: s.supervisorId,
 });
-
-/** A store and its first plan version (the default plan) in one transaction. */
-export async function createStore(db: Db, input: z.infer<typeof StoreInputSchema>, createdBy: string) {
-  return db.$transaction(async (tx) => {
-    if (await tx.store.findUnique({ where: { id: input.id } })) throw conflict(`store ${input.id} exists`);
-    const store = await tx.store.create({ data: input });
-    await createDefaultPlan(tx, store.id, createdBy);
-    return store;
-  });
-}
-
-export async function createApiKey(db: Db, input: { name: string; role: 'admin' | 'integration'; storeId: string | null }) {
-  const { key, hash, prefix } = generateApiKey();
-  const row = await db.apiKey.create({ data: { name: input.name, role: input.role, storeId: input.storeId, keyHash: hash, keyPrefix: prefix } });
-  return { id: row.id, key };
-}
 
 export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal }) => {
   /** The ID of the supervisor a consultant's team belongs to, or a 400 naming supervisorExternalId. */
