@@ -10,6 +10,8 @@ import { registerRequestTelemetry } from '../metrics-api';
 import { registerAuth } from './auth';
 import { type Dependency, ErrorBodySchema, registerErrorHandler, RETRY_AFTER_SECONDS } from './errors';
 import { authRoutes } from './routes/auth';
+import { calendarRoutes } from './routes/calendar';
+import { caseRoutes } from './routes/cases';
 import { consentRoutes } from './routes/consents';
 import { deliveryRoutes } from './routes/deliveries';
 import { kpiRoutes } from './routes/kpis';
@@ -82,6 +84,8 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(webhookRoutes, deps);
   await app.register(consentRoutes, deps);
   await app.register(templateRoutes, deps);
+  await app.register(caseRoutes, deps);
+  await app.register(calendarRoutes, deps);
   return app;
 }
 
