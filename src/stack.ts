@@ -177,7 +177,8 @@ export class Stack {
     return pg;
   }
 
-  private async startTemporal(): Promise<Service> {
+  /** Starts the embedded Temporal dev server (again, after a test stopped it: same port and state file). */
+  async startTemporal(): Promise<Service> {
     const { ports, dataDir } = this.opts;
     const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.temporal),
       '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'warn',
