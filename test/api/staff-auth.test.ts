@@ -228,23 +228,30 @@ describe('a staff member who leaves', () => {
     expect(await db.followUp.count({ where: { assigneeId: leaver.id, status: 'open' } })).toBe(1);
   });
 
-  it('two deactivations at once of two consultants spread their tasks over the one who stays without losing any', async () => {
-    const { store, consultant: a } = await seedStore(db);
-    const b = await db.staff.create({ data: { storeId: store.id, externalId: 'C-B', name: '同事', role: 'consultant' } });
-    const stays = await db.staff.create({ data: { storeId: store.id, externalId: 'C-S', name: '同事', role: 'consultant' } });
-    for (const holder of [a, b, a, b]) {
+  it('two colleagues leaving at once: the work of the first never lands on the second (8 stores, all at once)', async () => {
+    const call = (storeId: string, deliveryId: string, holder: string) => db.followUp.create({
+      data: {
+        storeId, deliveryId, stepKey: `call-${randomUUID()}`, kind: 'call', role: 'consultant', channel: 'phone', assigneeId: holder,
+        dueStart: new Date(), dueEnd: new Date(Date.now() + 86400_000), checklist: [],
+      },
+    });
+    const stores = [];
+    for (let i = 0; i < 8; i++) {
+      const { store, consultant: first } = await seedStore(db);
+      // The second leaver has the fewest open tasks, so the fair rule would pick them for the first's work.
+      const second = await db.staff.create({ data: { storeId: store.id, externalId: 'C-B', name: '同事', role: 'consultant' } });
+      const stays = await db.staff.create({ data: { storeId: store.id, externalId: 'C-S', name: '同事', role: 'consultant' } });
       const { deliveryId } = await seedCustomer(db, store.id);
-      await db.followUp.create({
-        data: {
-          storeId: store.id, deliveryId, stepKey: 'day-2-call', kind: 'call', role: 'consultant', channel: 'phone', assigneeId: holder.id,
-          dueStart: new Date(), dueEnd: new Date(Date.now() + 86400_000), checklist: [],
-        },
-      });
+      for (const holder of [first.id, first.id, stays.id, stays.id, stays.id]) await call(store.id, deliveryId, holder);
+      stores.push({ storeId: store.id, leavers: [first.externalId, second.externalId], stays: stays.id });
     }
-    const answers = await Promise.all([a, b].map((s) => api.request('POST', `/v1/stores/${store.id}/staff/${s.externalId}/deactivate`, { headers: bearer(admin) })));
-    expect(answers.map((r) => r.statusCode)).toEqual([200, 200]);
-    // The second waits for the first's lock, and then also hands on what the first gave its leaver.
-    const left = await db.followUp.findMany({ where: { storeId: store.id, status: 'open' } });
-    expect(left.map((f) => f.assigneeId)).toEqual([stays.id, stays.id, stays.id, stays.id]);
+    const answers = await Promise.all(stores.flatMap(({ storeId, leavers }) =>
+      leavers.map((externalId) => api.request('POST', `/v1/stores/${storeId}/staff/${externalId}/deactivate`, { headers: bearer(admin) }))));
+    expect(answers.every((r) => r.statusCode === 200)).toBe(true);
+    // Each leaver's own lock makes the second wait for the first, then hand on what it was given.
+    for (const { storeId, stays } of stores) {
+      const open = await db.followUp.findMany({ where: { storeId, status: 'open' }, select: { assigneeId: true } });
+      expect({ storeId, holders: open.map((f) => f.assigneeId) }).toEqual({ storeId, holders: [stays, stays, stays, stays, stays] });
+    }
   });
 });
