@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the four benchmarks one after the other, each on a stack of its own, then one
+ * `npm run bench`: the benchmarks one after the other, each on a stack of its own, then one
  * combined table. Arguments are passed to each (`--quick` scales every size down 10x; `--n` is
  * not accepted here because the sizes differ: run one script for that).
  *
@@ -8,6 +8,7 @@
  * `--only cluster` runs the throughput on the cluster profile (scripts/cluster.ts), which needs Go
  * to build the Temporal server the first time; it is not part of the default set.
  */
+import { runCases } from './cases';
 import { runCluster } from './cluster';
 import { runIdle } from './idle';
 import { runInbox } from './inbox';
@@ -20,9 +21,10 @@ const BENCHMARKS: Record<string, { title: string; run: (args: BenchArgs) => Prom
   idle: { title: 'Idle footprint', run: runIdle },
   kpi: { title: 'KPI queries', run: runKpi },
   inbox: { title: 'Inbox latency', run: runInbox },
+  cases: { title: 'CR desk', run: runCases },
   cluster: { title: 'Cluster throughput', run: runCluster },
 };
-const DEFAULT_SET = ['ingest', 'idle', 'kpi', 'inbox'];
+const DEFAULT_SET = ['ingest', 'idle', 'kpi', 'inbox', 'cases'];
 
 async function run(): Promise<void> {
   const argv = process.argv.slice(2);
