@@ -108,22 +108,44 @@ async function openSession(db: Db | Tx, loginId: string, kind: SessionKind, now:
   return { token, expiresAt };
 }
 
-/** The signed-in person of a session token, or null (unknown, revoked, expired, idle too long, or left). */
+interface SessionRow {
+  id: string;
+  loginId: string;
+  kind: string;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  lastSeenAt: Date;
+  disabledAt: Date | null;
+  mustChangePassword: boolean;
+  memberships: { staffId: string; storeId: string; role: string; team: string[] }[];
+}
+
+/**
+ * The signed-in person of a session token, or null (unknown, revoked, expired, idle too long, or
+ * left). Every staff request reads it: one statement with the person's active rows and teams.
+ */
 export async function staffActorFor(db: Db, token: string, now = new Date()): Promise<StaffActor | null> {
-  const session = await db.staffSession.findUnique({
-    where: { tokenHash: sha256(token) },
-    include: { login: { include: { staff: { where: { active: true }, include: { team: { where: { active: true }, select: { id: true } } } } } } },
-  });
-  if (!session || session.revokedAt || session.expiresAt <= now || session.login.disabledAt) return null;
+  const [session] = await db.$queryRaw<SessionRow[]>`
+    SELECT s.id::text AS id, s."loginId"::text AS "loginId", s.kind, s."expiresAt", s."revokedAt", s."lastSeenAt",
+           l."disabledAt", l."mustChangePassword",
+           COALESCE(json_agg(json_build_object(
+             'staffId', st.id, 'storeId', st."storeId", 'role', st.role,
+             'team', (SELECT COALESCE(json_agg(t.id), '[]'::json) FROM "Staff" t WHERE t."supervisorId" = st.id AND t.active)
+           )) FILTER (WHERE st.id IS NOT NULL), '[]'::json) AS memberships
+    FROM "StaffSession" s
+    JOIN "StaffLogin" l ON l.id = s."loginId"
+    LEFT JOIN "Staff" st ON st."loginId" = l.id AND st.active
+    WHERE s."tokenHash" = ${sha256(token)}
+    GROUP BY s.id, l.id`;
+  if (!session || session.revokedAt || session.expiresAt <= now || session.disabledAt) return null;
   const limits = SESSION_LIMITS[session.kind as SessionKind] ?? SESSION_LIMITS.cookie;
-  if (now.getTime() - session.lastSeenAt.getTime() > limits.idleMs) return null;
-  if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
-    await db.staffSession.update({ where: { id: session.id }, data: { lastSeenAt: now } });
-  }
-  const memberships: Membership[] = session.login.staff
-    .filter((s) => (STAFF_ROLES as readonly string[]).includes(s.role))
-    .map((s) => ({ staffId: s.id, storeId: s.storeId, role: s.role as StaffRole, team: s.role === 'supervisor' ? s.team.map((t) => t.id) : [] }));
-  return { kind: 'staff', id: session.loginId, sessionId: session.id, mustChangePassword: session.login.mustChangePassword, memberships };
+  const idle = now.getTime() - session.lastSeenAt.getTime();
+  if (idle > limits.idleMs) return null;
+  if (idle > TOUCH_EVERY_MS) await db.staffSession.update({ where: { id: session.id }, data: { lastSeenAt: now } });
+  const memberships: Membership[] = session.memberships
+    .filter((m) => (STAFF_ROLES as readonly string[]).includes(m.role))
+    .map((m) => ({ staffId: m.staffId, storeId: m.storeId, role: m.role as StaffRole, team: m.role === 'supervisor' ? m.team : [] }));
+  return { kind: 'staff', id: session.loginId, sessionId: session.id, mustChangePassword: session.mustChangePassword, memberships };
 }
 
 export async function revokeSession(db: Db, sessionId: string, now = new Date()): Promise<void> {
