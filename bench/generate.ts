@@ -118,7 +118,7 @@ export async function generate(databaseUrl: string, opts: GenerateOptions): Prom
       for (let done = 0; done < count; done += BATCH) {
         const cu = columns({ id: 'uuid', storeId: 'text', externalId: 'text', name: 'text', phone: 'text', updatedAt: 'timestamptz' });
         const ve = columns({ id: 'uuid', storeId: 'text', vin: 'text', model: 'text' });
-        const de = columns({ id: 'uuid', storeId: 'text', vehicleId: 'uuid', customerId: 'uuid', consultantId: 'uuid', deliveredAt: 'timestamptz', workflowId: 'text', planId: 'uuid', status: 'text' });
+        const de = columns({ id: 'uuid', storeId: 'text', vehicleId: 'uuid', customerId: 'uuid', consultantId: 'uuid', deliveredAt: 'timestamptz', workflowId: 'text', workflowStartedAt: 'timestamptz', planId: 'uuid', status: 'text' });
         const fu = columns({
           id: 'uuid', storeId: 'text', deliveryId: 'uuid', stepKey: 'text', kind: 'text', role: 'text', channel: 'text', assigneeId: 'uuid',
           completedById: 'uuid', dueStart: 'timestamptz', dueEnd: 'timestamptz', status: 'text', survey: 'bool', mandatory: 'bool', checklist: 'jsonb',
@@ -141,6 +141,8 @@ export async function generate(databaseUrl: string, opts: GenerateOptions): Prom
           ve.id.values.push(vehicleId); ve.storeId.values.push(storeId); ve.vin.values.push(vin); ve.model.values.push(pick(['帕萨特', '途观L', '朗逸', 'ID.4']));
           de.id.values.push(deliveryId); de.storeId.values.push(storeId); de.vehicleId.values.push(vehicleId); de.customerId.values.push(customerId);
           de.consultantId.values.push(consultant.id); de.deliveredAt.values.push(new Date(deliveredAt)); de.workflowId.values.push(`vehicle-${storeId}-${vin}`);
+          // Marked started: a row whose start is pending is one the API's reconciler would start a workflow for.
+          de.workflowStartedAt.values.push(new Date(deliveredAt));
           de.planId.values.push(plans.get(storeId)); de.status.values.push(open ? 'active' : pick(['active', 'active', 'active', 'ended']));
           deliveries++;
           const day0 = localMidnight(deliveredAt);
