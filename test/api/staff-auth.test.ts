@@ -165,6 +165,25 @@ describe('staff sign-in', () => {
   });
 });
 
+describe('a signed-in person acts as themself', () => {
+  it('a consultant claims an unassigned consultant call of their store as themself, whatever X-Staff-Id says; a supervisor\'s unassigned call stays out of reach', async () => {
+    const { store, consultant: other } = await seedStore(db);
+    const me = await person(store.id, 'consultant');
+    const { deliveryId } = await seedCustomer(db, store.id);
+    const open = (stepKey: string, role: string) => db.followUp.create({
+      data: { storeId: store.id, deliveryId, stepKey, kind: 'call', role, channel: 'phone', dueStart: new Date(), dueEnd: new Date(Date.now() + 86400_000), checklist: [] },
+    });
+    const mine = await open('day-2-call', 'consultant');
+    const supervisors = await open('day-5-call', 'supervisor');
+    const token = (await signIn(me.login, PASSWORD)).json().token;
+    const inbox = await api.request('GET', '/v1/tasks', { headers: bearer(token) });
+    expect(inbox.json().tasks.map((x: { id: string }) => x.id)).toEqual([mine.id]);
+    const claimed = await api.request('POST', `/v1/tasks/${mine.id}/claim`, { headers: { ...bearer(token), 'x-staff-id': other.id } });
+    expect(claimed.json()).toMatchObject({ id: mine.id, assigneeId: me.staff.id });
+    expect((await api.request('POST', `/v1/tasks/${supervisors.id}/claim`, { headers: bearer(token) })).statusCode).toBe(404);
+  });
+});
+
 describe('a staff member who leaves', () => {
   it('is deactivated: open tasks go to the other consultants by the fair rule, cases to the other CR specialist through the case workflow, sessions end', async () => {
     const { store, consultant: leaver, cr } = await seedStore(db);
