@@ -42,8 +42,9 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(swagger, {
     openapi: {
       info: { title: 'Huifang API', description: 'Durable customer follow-up (回访) for car dealerships', version: '0.1.0' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-      security: [{ apiKey: [] }],
+      // An API key or a staff session token as the bearer, or the console's session cookie.
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'hf_session' } } },
+      security: [{ apiKey: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
   });
