@@ -17,6 +17,7 @@ import { deliveryRoutes } from './routes/deliveries';
 import { kpiRoutes } from './routes/kpis';
 import { messageRoutes } from './routes/messages';
 import { ownershipRoutes } from './routes/ownership';
+import { vehicleEventRoutes } from './routes/vehicle-events';
 import { planRoutes } from './routes/plans';
 import { storeRoutes } from './routes/stores';
 import { taskRoutes } from './routes/tasks';
@@ -77,6 +78,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(authRoutes, deps);
   await app.register(deliveryRoutes, deps);
   await app.register(ownershipRoutes, deps);
+  await app.register(vehicleEventRoutes, deps);
   await app.register(planRoutes, deps);
   await app.register(storeRoutes, deps);
   await app.register(messageRoutes, deps);

@@ -14,7 +14,8 @@
  */
 import { Prisma } from '../generated/prisma/client';
 
-export const STAFF_ROLES = ['consultant', 'supervisor', 'cr_specialist', 'manager', 'general_manager'] as const;
+/** service_advisor (服务顾问) and renewal_specialist (续保专员) hold the call tasks of the years after delivery: their own, and their role's unassigned ones. */
+export const STAFF_ROLES = ['consultant', 'supervisor', 'cr_specialist', 'manager', 'general_manager', 'service_advisor', 'renewal_specialist'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
 /** One of a signed-in person's Staff rows: a role at a store, with a supervisor's team. */
@@ -189,6 +190,8 @@ export const ACTIONS = {
   'case.act': ['cr_specialist', 'manager', 'general_manager'],
   /** read the audit log */
   'audit.read': ['manager', 'general_manager'],
+  /** the store's digest hour, pause, reclaim period and KPI thresholds */
+  'store.settings': ['manager', 'general_manager'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 export type Action = keyof typeof ACTIONS;
 

@@ -22,6 +22,7 @@ import { ContactPlanSchema, type PlanStep } from '../domain/plan';
 import { safeName, safeText } from '../domain/text';
 import { normalizeVin, vinProblem } from '../domain/vin';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../temporal/connection';
+import { startMissingCaseWorkflows } from './cases';
 import { currentPlan } from './stores';
 
 /** Clocks disagree a little: a DMS a few minutes ahead has not recorded a delivery in the future. */
@@ -232,7 +233,8 @@ export function reconcileWorkflowStarts(deps: DeliveryDeps, opts: ReconcilerOpti
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> = Promise.resolve();
   const run = () => {
-    round = startMissingWorkflows(deps, opts)
+    // Cases whose workflow never began are repaired in the same rounds (src/services/cases.ts).
+    round = Promise.all([startMissingWorkflows(deps, opts), startMissingCaseWorkflows(deps, opts)])
       .then(() => undefined, (err: unknown) => opts.log.warn({ err: (err as Error).message }, 'reconciler round failed'))
       .finally(() => {
         if (!stopped) timer = setTimeout(run, opts.everyMs);

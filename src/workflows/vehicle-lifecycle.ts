@@ -196,9 +196,11 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   );
 
   setHandler(recordVehicleEventUpdate, async (e: VehicleEvent) => {
-    const changes = applyVehicleEvent(years!, yearsContext(), e, new Date());
+    const now = new Date();
+    // Its KPI rows first, from a draft: when the database is down the update fails with nothing applied.
+    for (const change of applyVehicleEvent(JSON.parse(JSON.stringify(years)), yearsContext(), e, now)) await recordCycle(answering.recordYearsCycle, change);
+    applyVehicleEvent(years!, yearsContext(), e, now);
     yearsVersion++;
-    for (const change of changes) await recordCycle(answering.recordYearsCycle, change);
     return { upcoming: upcoming(years!) };
   }, {
     validator: (e) => {
