@@ -91,7 +91,9 @@ export function createDb(databaseUrl: string, poolSize = 10, deadlines: DbDeadli
     statement_timeout: deadlines.statementTimeoutMs,
     idle_in_transaction_session_timeout: deadlines.statementTimeoutMs,
     query_timeout: deadlines.statementTimeoutMs + SERVER_ANSWER_MARGIN_MS,
+    // TCP keep-alive probes find a peer gone silent under a long query, where the default waits two hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     idleTimeoutMillis: 30_000,
   }, deadlines.connectTimeoutMs);
   const adapter = new PrismaPg(pool, {
