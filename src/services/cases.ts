@@ -124,3 +124,20 @@ export async function openCase(deps: CaseWorkflows & { db: Db }, opening: CaseOp
   if (opened) await startCaseWorkflow(deps, opened);
   return opened;
 }
+
+/**
+ * Repair: starts the workflows of open cases whose workflow never began (no deadlines yet), for
+ * when an opener committed the row and then could not reach Temporal and nobody retried (a webhook
+ * the provider gave up on, a send that had already recorded its failure). Oldest first; stops at
+ * the first start that fails, for the next round to try again.
+ */
+export async function startMissingCaseWorkflows(deps: CaseWorkflows & { db: Db }, opts: { graceMs: number; batch?: number }): Promise<number> {
+  const pending = await deps.db.escalationCase.findMany({
+    where: { respondBy: null, status: 'open', createdAt: { lt: new Date(Date.now() - opts.graceMs) } },
+    select: { id: true, storeId: true, assigneeId: true },
+    orderBy: { createdAt: 'asc' },
+    take: opts.batch ?? 50,
+  });
+  for (const c of pending) await startCaseWorkflow(deps, { caseId: c.id, storeId: c.storeId, assigneeId: c.assigneeId });
+  return pending.length;
+}

@@ -10,7 +10,7 @@ import type { Db } from '../../src/db/client';
 import { REOPEN_PERIOD_MS } from '../../src/domain/cases';
 import type { OutboundMessage, Transport } from '../../src/messaging/transports';
 import { withAssignment } from '../../src/services/assignment';
-import { startCaseWorkflow, writeCaseRow } from '../../src/services/cases';
+import { startCaseWorkflow, startMissingCaseWorkflows, writeCaseRow } from '../../src/services/cases';
 import {
   acknowledgeCaseUpdate,
   addCaseNoteUpdate,
@@ -275,5 +275,13 @@ describe('the desk\'s actions on one case', () => {
     await settled(caseId, () => mailTo(staff[ALWAYS].other).length === before + 1);
     const audit = await db.auditLog.findMany({ where: { entity: 'case', entityId: caseId }, orderBy: { id: 'asc' } });
     expect(audit.map((a) => a.action)).toEqual(['case.open', 'case.opened', 'case.reassigned']);
+  });
+
+  it('a case whose workflow was never started (Temporal was down after the row committed) is started by the repair round', async () => {
+    const opened = (await withAssignment(db, (tx) => writeCaseRow(tx, { reason: 'manual', deliveryId: deliveries[ALWAYS], detail: '无人启动的案件', openedBy: 'system' })))!;
+    await db.escalationCase.update({ where: { id: opened.caseId }, data: { createdAt: new Date(Date.now() - 5 * 60_000) } }); // the repair reads the wall clock
+    expect(await startMissingCaseWorkflows({ db, temporal: env.client, taskQueue }, { graceMs: 60_000 })).toBe(1);
+    await settled(opened.caseId, (r) => r.respondBy !== null);
+    expect(await startMissingCaseWorkflows({ db, temporal: env.client, taskQueue }, { graceMs: 60_000 })).toBe(0);
   });
 });
