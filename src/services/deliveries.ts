@@ -17,10 +17,12 @@ import { Prisma } from '../generated/prisma/client';
 import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../domain/contact-window';
 import { boundedDateTime } from '../domain/dates';
 import type { LifecycleInput, LifecycleState } from '../domain/lifecycle';
+import type { VehicleFacts } from '../domain/years';
 import { MobilePhoneSchema, PhoneSchema } from '../domain/phone';
 import { ContactPlanSchema, type PlanStep } from '../domain/plan';
 import { safeName, safeText } from '../domain/text';
 import { normalizeVin, vinProblem } from '../domain/vin';
+import { YearsPlanSchema } from '../domain/years-plan';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../temporal/connection';
 import { startMissingCaseWorkflows } from './cases';
 import { currentPlan } from './stores';
@@ -70,6 +72,11 @@ export interface DeliveryDeps {
   taskQueue: string;
 }
 
+/** A delivery of the existing base (src/import): what the file told about the vehicle beyond the delivery. */
+export interface ImportedFacts {
+  vehicle: VehicleFacts;
+}
+
 export interface RecordedDelivery {
   id: string;
   storeId: string;
@@ -112,7 +119,7 @@ async function retryingInsertRaces<T>(work: () => Promise<T>): Promise<T> {
  * delivery posted again is found, not recorded twice, and its workflow is started if it was not.
  */
 export async function recordDelivery(
-  deps: DeliveryDeps, input: DeliveryInput, opts: { maxAgeDays: number; now?: Date },
+  deps: DeliveryDeps, input: DeliveryInput, opts: { maxAgeDays: number; now?: Date; imported?: ImportedFacts },
 ): Promise<RecordedDelivery> {
   const { db } = deps;
   const store = await db.store.findUnique({ where: { id: input.storeId } });
@@ -129,7 +136,8 @@ export async function recordDelivery(
     });
     const same = await tx.delivery.findUnique({ where: { storeId_vehicleId_deliveredAt: { storeId: store.id, vehicleId: vehicle.id, deliveredAt } } });
     if (same) return { delivery: same, created: false };
-    checkDeliveredAt(deliveredAt, opts.now ?? new Date(), opts.maxAgeDays);
+    // The existing base is old by nature: its workflow skips what was owed before it started.
+    checkDeliveredAt(deliveredAt, opts.now ?? new Date(), opts.imported ? Infinity : opts.maxAgeDays);
     const active = await tx.delivery.findFirst({ where: { vehicleId: vehicle.id, status: 'active' } });
     if (active) throw conflict(`vehicle ${input.vehicle.vin} already has an active ownership delivered ${active.deliveredAt.toISOString()}; end it before recording a new delivery`);
 
@@ -158,7 +166,7 @@ export async function recordDelivery(
   }));
 
   const needsStart = delivery.status === 'active' && !delivery.workflowStartedAt;
-  const started = needsStart ? await startDeliveryWorkflow(deps, delivery.id) : null;
+  const started = needsStart ? await startDeliveryWorkflow(deps, delivery.id, opts.imported) : null;
   return { id: delivery.id, storeId: store.id, created, started };
 }
 
@@ -166,13 +174,18 @@ export async function recordDelivery(
  * Starts the workflow of a recorded delivery, from its rows, and marks the start intent done.
  * Safe to call again: the running workflow of the same ID is taken, not a second one started.
  */
-export async function startDeliveryWorkflow({ db, temporal, taskQueue }: DeliveryDeps, deliveryId: string): Promise<LifecycleInput> {
-  const d = await db.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { store: true, customer: true, plan: true } });
+export async function startDeliveryWorkflow({ db, temporal, taskQueue }: DeliveryDeps, deliveryId: string, imported?: ImportedFacts): Promise<LifecycleInput> {
+  const d = await db.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { store: true, customer: true, plan: true, vehicle: true } });
   const plan = d.plan ?? await currentPlan(db, d.storeId);
+  // A store's own years plan, unless it no longer passes the rules (they grew stricter): then the built-in one.
+  const years = d.store.yearsPlan === null ? undefined : YearsPlanSchema.safeParse(d.store.yearsPlan).data;
   const input: LifecycleInput = {
     deliveryId: d.id, storeId: d.storeId, timeZone: d.store.timeZone, deliveredAt: d.deliveredAt.toISOString(),
     customerWindow: { start: d.customer.contactWindowStart, end: d.customer.contactWindowEnd },
     plan: { id: plan.id, version: plan.version, steps: ContactPlanSchema.parse({ steps: plan.steps }).steps as PlanStep[] },
+    vehicle: { model: d.vehicle.model },
+    ...(years && { years }),
+    ...(imported && { imported: true, vehicle: imported.vehicle }),
   };
   await temporal.workflow.start<(input: LifecycleInput) => Promise<LifecycleState>>('vehicleLifecycle', {
     taskQueue,

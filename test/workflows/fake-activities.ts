@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Activities } from '../../src/activities';
 import type { CaseActivities } from '../../src/activities/cases';
+import type { ImportActivities } from '../../src/activities/import';
 import type { OpenFollowUpInput } from '../../src/activities/follow-ups';
 import type { SendMessageInput, SendMessageResult } from '../../src/activities/messaging';
 import type { RecordYearsCycleInput } from '../../src/activities/years';
@@ -60,7 +61,7 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
   }
 
   // The case workflow's activities are real ones against a database in its own tests.
-  const activities: Omit<Activities, keyof CaseActivities> = {
+  const activities: Omit<Activities, keyof CaseActivities | keyof ImportActivities> = {
     async sendMessage(input) {
       record('sendMessage', input);
       const hooked = hooks.sendMessage?.(input);
