@@ -14,6 +14,7 @@ import { calendarRoutes } from './routes/calendar';
 import { caseRoutes } from './routes/cases';
 import { consentRoutes } from './routes/consents';
 import { deliveryRoutes } from './routes/deliveries';
+import { importRoutes } from './routes/imports';
 import { kpiRoutes } from './routes/kpis';
 import { messageRoutes } from './routes/messages';
 import { ownershipRoutes } from './routes/ownership';
@@ -77,6 +78,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
 
   await app.register(authRoutes, deps);
   await app.register(deliveryRoutes, deps);
+  await app.register(importRoutes, deps);
   await app.register(ownershipRoutes, deps);
   await app.register(vehicleEventRoutes, deps);
   await app.register(planRoutes, deps);
