@@ -1,4 +1,8 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { Context } from '@temporalio/activity';
+import {
+  makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, OpenTelemetryWorkflowClientInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -25,4 +29,20 @@ export function startTracing(config: Pick<Config, 'OTEL_EXPORTER_OTLP_ENDPOINT'>
   // The global provider, AsyncLocalStorage context and W3C trace-context propagation the Temporal interceptors use.
   provider.register();
   return { resource, spanProcessor, shutdown: () => provider.shutdown() };
+}
+
+/** The Temporal client's part: a workflow's start, updates and signals carry the active trace in their headers. */
+export const clientTracingInterceptors = () => ({ workflow: [new OpenTelemetryWorkflowClientInterceptor()] });
+
+/**
+ * The worker's part: spans for workflow runs (exported through a sink, since workflow code has no
+ * I/O) and for activities, each a child of the span that started the workflow or scheduled it.
+ */
+export function workerTracing(tracing: Pick<Tracing, 'resource' | 'spanProcessor'>) {
+  return {
+    activityInterceptors: [(ctx: Context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    // Part of the workflow bundle only with tracing on: they grow every workflow's sandbox.
+    workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
 }

@@ -1,9 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import {
-  makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor,
-} from '@temporalio/interceptors-opentelemetry';
 import { LogLevel, LogMetadata, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { Context } from '@temporalio/activity';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
 import { createDb, dbDeadlines } from './db/client';
@@ -11,7 +7,7 @@ import { createLogger, Logger } from './logger';
 import { businessMetricsInterceptor } from './metrics';
 import { createTransports } from './messaging';
 import { temporalConnectionOptions } from './temporal/connection';
-import { startTracing } from './tracing';
+import { startTracing, workerTracing } from './tracing';
 
 /**
  * The SDK's own logs (including workflow `log` calls) go through our pino logger, as JSON like the
@@ -49,6 +45,7 @@ async function main(): Promise<void> {
   const transports = createTransports(config);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const tracing = startTracing(config, 'huifang-worker');
+  const traced = tracing && workerTracing(tracing);
   // Activities start workflows (a case's own) through a client of their own.
   const clientConnection = Connection.lazy(temporalConnectionOptions(config));
   const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
@@ -61,14 +58,10 @@ async function main(): Promise<void> {
     // days, and holding them all grew one worker past 4 GB at 2,000 vehicles (bench/idle.ts).
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     interceptors: {
-      activity: [
-        businessMetricsInterceptor(Runtime.instance().metricMeter),
-        ...(tracing ? [(ctx: Context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })] : []),
-      ],
-      // Only with tracing on: the OpenTelemetry workflow interceptors grow every workflow's sandbox.
-      workflowModules: tracing ? [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')] : [],
+      activity: [businessMetricsInterceptor(Runtime.instance().metricMeter), ...(traced?.activityInterceptors ?? [])],
+      workflowModules: traced?.workflowModules ?? [],
     },
-    ...(tracing && { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } }),
+    ...(traced && { sinks: traced.sinks }),
     activities: createActivities({
       db, ...transports, publicBaseUrl: config.PUBLIC_BASE_URL, logger, messageCapPerDay: config.MESSAGE_CAP_PER_DAY,
       temporal, taskQueue: config.TEMPORAL_TASK_QUEUE,

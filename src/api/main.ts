@@ -1,12 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { loadConfig } from '../config';
 import { createDb, dbDeadlines } from '../db/client';
 import { createLogger } from '../logger';
 import { reconcileWorkflowStarts } from '../services/deliveries';
 import { apiRegistry, serveMetrics } from '../metrics-api';
 import { temporalConnectionOptions } from '../temporal/connection';
-import { startTracing } from '../tracing';
+import { clientTracingInterceptors, startTracing } from '../tracing';
 import { buildServer } from './server';
 
 /** How often the API looks for deliveries whose workflow an outage left unstarted. */
@@ -23,7 +22,7 @@ async function main(): Promise<void> {
   // With tracing on, a workflow's start, updates and signals carry the request's trace to the worker.
   const temporal = new Client({
     connection, namespace: config.TEMPORAL_NAMESPACE,
-    ...(tracing && { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } }),
+    ...(tracing && { interceptors: clientTracingInterceptors() }),
   });
   const app = await buildServer({ config, db, temporal });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
