@@ -45,9 +45,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
     assertCan(actorOf(req), 'delivery.create', req.body.storeId);
     const recorded = await recordDelivery({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }, req.body, { maxAgeDays: config.DELIVERY_MAX_AGE_DAYS });
     req.log.info({ deliveryId: recorded.id, storeId: recorded.storeId, created: recorded.created }, recorded.created ? 'delivery recorded' : 'delivery already recorded');
-    // A new workflow's state is its input's schedule: answer with it rather than query a workflow
-    // that has not run yet (a query costs the server and a worker a round trip each).
-    const known = recorded.created && recorded.started ? initialLifecycleState(recorded.started) : null;
+    // A workflow this request started is in its input's state: answer with it rather than query a
+    // workflow that has not run yet (a query costs the server and a worker a round trip each).
+    const known = recorded.started && initialLifecycleState(recorded.started);
     return reply.status(recorded.created ? 201 : 200).send(await deliveryView(recorded.id, known));
   });
 
