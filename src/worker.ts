@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { LogLevel, LogMetadata, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { syncAllDigestSchedules } from './services/digest-schedules';
 import { loadConfig } from './config';
 import { createDb, dbDeadlines } from './db/client';
 import { createLogger, Logger } from './logger';
@@ -68,6 +69,11 @@ async function main(): Promise<void> {
     }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+  // Stores made by the admin CLI, or changed while Temporal was down, get their digest schedule now.
+  syncAllDigestSchedules(db, temporal, config.TEMPORAL_TASK_QUEUE).then(
+    (stores) => logger.info({ stores }, 'digest schedules synced'),
+    (err: unknown) => logger.error({ err: (err as Error).message }, 'digest schedules not synced'),
+  );
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
   } finally {

@@ -1,7 +1,9 @@
 import { createCaseActivities } from './cases';
 import type { ActivityDeps } from './deps';
+import { createDigestActivities } from './digest';
 import { createFollowUpActivities } from './follow-ups';
 import { createMessagingActivities } from './messaging';
+import { createNotificationActivities } from './notifications';
 import { createYearsActivities } from './years';
 
 export type { ActivityDeps } from './deps';
@@ -12,6 +14,8 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createFollowUpActivities(deps),
   ...createCaseActivities(deps),
   ...createYearsActivities(deps),
+  ...createDigestActivities(deps),
+  ...createNotificationActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -9,6 +9,8 @@ import { httpLoggerOptions } from '../logger';
 import { registerRequestTelemetry } from '../metrics-api';
 import { registerAuth } from './auth';
 import { type Dependency, ErrorBodySchema, registerErrorHandler, RETRY_AFTER_SECONDS } from './errors';
+import { auditRoutes } from './routes/audit';
+import { managerAuditRoutes } from './routes/audits';
 import { authRoutes } from './routes/auth';
 import { calendarRoutes } from './routes/calendar';
 import { caseRoutes } from './routes/cases';
@@ -20,6 +22,7 @@ import { messageRoutes } from './routes/messages';
 import { ownershipRoutes } from './routes/ownership';
 import { vehicleEventRoutes } from './routes/vehicle-events';
 import { planRoutes } from './routes/plans';
+import { storeSettingsRoutes } from './routes/store-settings';
 import { storeRoutes } from './routes/stores';
 import { taskRoutes } from './routes/tasks';
 import { templateRoutes } from './routes/templates';
@@ -91,6 +94,9 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(templateRoutes, deps);
   await app.register(caseRoutes, deps);
   await app.register(calendarRoutes, deps);
+  await app.register(auditRoutes, deps);
+  await app.register(managerAuditRoutes, deps);
+  await app.register(storeSettingsRoutes, deps);
   return app;
 }
 

@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import { type Channel, ConsentSource, type Purpose, PURPOSES } from '../domain/consent';
 import type { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../logger';
+import { auditActorOfLabel, recordAudit } from '../services/audit';
 import { type CaseWorkflows, type OpenedCase, startCaseWorkflow, writeCaseRow } from '../services/cases';
 import { isFinal, type MessageStatus, statusesBefore } from './delivery-status';
 import { classifyTwilioError } from './twilio-errors';
@@ -22,13 +23,20 @@ export interface ConsentChange {
   granted: boolean;
 }
 
-/** Sets consents; `source` says who changed them. */
+/** Sets consents; `source` says who changed them. Each change is in the audit log, in the same transaction. */
 export async function setConsents(db: DbClient, customerId: string, changes: readonly ConsentChange[], source: string): Promise<void> {
+  if ('$transaction' in db) return db.$transaction((tx) => setConsents(tx, customerId, changes, source));
+  const { storeId } = await db.customer.findUniqueOrThrow({ where: { id: customerId }, select: { storeId: true } });
+  const { actor, reason } = auditActorOfLabel(source);
   for (const { channel, purpose, granted } of changes) {
-    await db.consent.upsert({
-      where: { customerId_channel_purpose: { customerId, channel, purpose } },
-      update: { granted, source },
-      create: { customerId, channel, purpose, granted, source },
+    const where = { customerId_channel_purpose: { customerId, channel, purpose } };
+    const before = await db.consent.findUnique({ where });
+    await db.consent.upsert({ where, update: { granted, source }, create: { customerId, channel, purpose, granted, source } });
+    if (before?.granted === granted) continue;
+    await recordAudit(db, {
+      // A customer's consents are one record: the audit lists them by customer.
+      actor, reason, action: 'consent.change', entity: 'consent', entityId: customerId, storeId,
+      before: { channel, purpose, granted: before?.granted ?? null, source: before?.source ?? null }, after: { channel, purpose, granted, source },
     });
   }
 }

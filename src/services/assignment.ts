@@ -9,7 +9,7 @@
  * transaction, so the next pick waits for the commit and counts this task.
  */
 import type { Db } from '../db/client';
-import type { Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
 
 /** Call inside a transaction (`withAssignment`): the lock lasts until that transaction ends. */
 type Tx = Prisma.TransactionClient;
@@ -32,13 +32,17 @@ export async function lockAssignment(tx: Tx, storeId: string, role: string): Pro
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`assignment:${storeId}:${role}`}, 0))`;
 }
 
-/** The active holder of `role` at the store with the fewest open tasks; null when nobody holds it. */
-export async function fairAssignee(tx: Tx, storeId: string, role: string): Promise<string | null> {
+/**
+ * The active holder of `role` at the store with the fewest open tasks, other than `exclude` (whom
+ * the work is taken from); null when nobody holds it.
+ */
+export async function fairAssignee(tx: Tx, storeId: string, role: string, exclude: readonly string[] = []): Promise<string | null> {
   await lockAssignment(tx, storeId, role);
   const [pick] = await tx.$queryRaw<{ id: string }[]>`
     SELECT s.id::text AS id
     FROM "Staff" s
     WHERE s."storeId" = ${storeId} AND s.role = ${role} AND s.active
+      ${exclude.length ? Prisma.sql`AND s.id NOT IN (${Prisma.join(exclude.map((id) => Prisma.sql`${id}::uuid`))})` : Prisma.empty}
     ORDER BY (SELECT count(*) FROM "FollowUp" f WHERE f."assigneeId" = s.id AND f.status = 'open')
            + (SELECT count(*) FROM "EscalationCase" c WHERE c."assigneeId" = s.id AND c.status = 'open'),
              s."createdAt", s.id
@@ -47,14 +51,16 @@ export async function fairAssignee(tx: Tx, storeId: string, role: string): Promi
 }
 
 /**
- * A call task's assignee: the consultant who made the deal; for the supervisor's call, that
- * consultant's team supervisor while they are an active supervisor of the store; else the fair rule.
+ * A call task's assignee: the customer's consultant (who made the deal, or took the customer over
+ * in a reclaim); for the supervisor's call, that consultant's team supervisor while they are an
+ * active supervisor of the store; else the fair rule.
  */
-export async function callAssignee(tx: Tx, delivery: { storeId: string; consultantId: string }, role: CallRole): Promise<string | null> {
-  if (role === 'consultant') return delivery.consultantId;
+export async function callAssignee(tx: Tx, delivery: { storeId: string; consultantId: string; ownerId?: string | null }, role: CallRole): Promise<string | null> {
+  const consultantId = delivery.ownerId ?? delivery.consultantId;
+  if (role === 'consultant') return consultantId;
   if (role === 'supervisor') {
     const { supervisor } = await tx.staff.findUniqueOrThrow({
-      where: { id: delivery.consultantId },
+      where: { id: consultantId },
       select: { supervisor: { select: { id: true, storeId: true, role: true, active: true } } },
     });
     if (supervisor?.active && supervisor.role === 'supervisor' && supervisor.storeId === delivery.storeId) return supervisor.id;

@@ -61,6 +61,16 @@ export async function recordAudit(tx: Tx, entry: AuditEntry): Promise<void> {
   });
 }
 
+/**
+ * The actor a stored label names ("api-key:<id>", "staff:<id>", as Consent.source and
+ * ContactPlan.createdBy keep it); any other label ("sms-keyword", "bounced") is the system, and the label says why.
+ */
+export function auditActorOfLabel(label: string): { actor: AuditActor; reason?: string } {
+  const [kind, id] = label.split(/:(.*)/s);
+  if ((kind === 'api-key' || kind === 'staff') && id) return { actor: { kind, id } };
+  return { actor: 'system', reason: label };
+}
+
 /** The actor of an API request: the staff member acting through it when named, else the key (or session) itself. */
 export function auditActorOf(actor: { kind: string; id: string }, staffId?: string | null): AuditActor {
   if (staffId) return { kind: 'staff', id: staffId };

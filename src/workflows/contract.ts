@@ -138,3 +138,13 @@ export interface ImportJobInput {
 }
 
 export const importWorkflowId = (jobId: string) => `import-${jobId}`;
+
+// ---- Store digest: one Temporal Schedule per store starts it each local morning (src/workflows/store-digest.ts) ----
+
+export interface StoreDigestWorkflowInput {
+  storeId: string;
+}
+
+export const STORE_DIGEST_WORKFLOW = 'storeDigest';
+/** The store's schedule, created or updated with the store (src/services/digest-schedules.ts). */
+export const digestScheduleId = (storeId: string) => `store-digest-${storeId}`;

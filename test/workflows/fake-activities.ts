@@ -1,7 +1,9 @@
 import { Context } from '@temporalio/activity';
 import type { Activities } from '../../src/activities';
 import type { CaseActivities } from '../../src/activities/cases';
+import type { DigestActivities } from '../../src/activities/digest';
 import type { ImportActivities } from '../../src/activities/import';
+import type { NotificationActivities } from '../../src/activities/notifications';
 import type { OpenFollowUpInput } from '../../src/activities/follow-ups';
 import type { SendMessageInput, SendMessageResult } from '../../src/activities/messaging';
 import type { RecordYearsCycleInput } from '../../src/activities/years';
@@ -60,8 +62,8 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
     return fu;
   }
 
-  // The case workflow's activities are real ones against a database in its own tests.
-  const activities: Omit<Activities, keyof CaseActivities | keyof ImportActivities> = {
+  // The case, import and digest workflows' activities are real ones against a database in their own tests.
+  const activities: Omit<Activities, keyof CaseActivities | keyof ImportActivities | keyof DigestActivities | keyof NotificationActivities> = {
     async sendMessage(input) {
       record('sendMessage', input);
       const hooked = hooks.sendMessage?.(input);

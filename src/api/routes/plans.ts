@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../../domain/contact-window';
 import { boundedDateTime } from '../../domain/dates';
 import { ContactPlanSchema, schedulePlan } from '../../domain/plan';
+import { auditActorOf, recordAudit } from '../../services/audit';
 import { currentPlan } from '../../services/stores';
 import { actorLabel, actorOf, assertCan, assertStoreAccess } from '../auth';
 import { ErrorBodySchema, notFound } from '../errors';
@@ -30,7 +31,12 @@ export const planRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =>
     assertCan(actor, 'plan.edit', req.params.storeId);
     const plan = await db.$transaction(async (tx) => {
       const latest = await currentPlan(tx, req.params.storeId);
-      return tx.contactPlan.create({ data: { storeId: latest.storeId, version: latest.version + 1, steps: req.body.steps, createdBy: actorLabel(actor) } });
+      const created = await tx.contactPlan.create({ data: { storeId: latest.storeId, version: latest.version + 1, steps: req.body.steps, createdBy: actorLabel(actor) } });
+      await recordAudit(tx, {
+        actor: auditActorOf(actor), action: 'plan.update', entity: 'plan', entityId: created.storeId, storeId: created.storeId,
+        before: { version: latest.version, steps: latest.steps }, after: { version: created.version, steps: created.steps },
+      });
+      return created;
     });
     return { storeId: plan.storeId, version: plan.version, createdAt: plan.createdAt.toISOString(), createdBy: plan.createdBy, steps: plan.steps as unknown[] };
   });

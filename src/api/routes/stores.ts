@@ -2,11 +2,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PhoneSchema } from '../../domain/phone';
 import { safeName } from '../../domain/text';
-import { staffWhere } from '../../services/access';
-import { auditActorOf } from '../../services/audit';
-import { deactivateStaff } from '../../services/staff-exit';
 import { createApiKey, createStore, StoreInputSchema } from '../../services/stores';
-import { actorOf, assertAdmin, assertCan, assertStoreAccess } from '../auth';
+import { staffWhere } from '../../services/access';
+import { deactivateStaff } from '../../services/staff-exit';
+import { auditActorOf, recordAudit } from '../../services/audit';
+import { syncDigestSchedule } from '../../services/digest-schedules';
+import { actorLabel, actorOf, assertAdmin, assertCan, assertStoreAccess } from '../auth';
 import { badRequest, ErrorBodySchema, notFound } from '../errors';
 import { ExternalIdSchema, StoreIdSchema, StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
@@ -30,7 +31,7 @@ const staffView = (s: { id: string; storeId: string; externalId: string; name: s
   id: s.id, storeId: s.storeId, externalId: s.externalId, name: s.name, role: s.role, active: s.active, supervisorId: s.supervisorId,
 });
 
-export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal }) => {
+export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal, config }) => {
   /** The ID of the supervisor a consultant's team belongs to, or a 400 naming supervisorExternalId. */
   async function teamSupervisor(storeId: string, role: string, supervisorExternalId: string): Promise<string> {
     if (role !== 'consultant') throw badRequest('supervisorExternalId', 'only a consultant belongs to a supervisor\'s team');
@@ -51,7 +52,10 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, tem
     const actor = actorOf(req);
     assertAdmin(actor);
     if (actor.storeId) throw badRequest('id', 'a store-scoped key cannot create stores');
-    const store = await createStore(db, req.body, `api-key:${actor.id}`);
+    const store = await createStore(db, req.body, actorLabel(actor));
+    // The store exists now: a Temporal outage leaves its digest schedule to the worker's sync at start.
+    await syncDigestSchedule(temporal, config.TEMPORAL_TASK_QUEUE, store)
+      .catch((err: unknown) => req.log.warn({ storeId: store.id, err: (err as Error).message }, 'digest schedule not created yet'));
     return reply.status(201).send({ id: store.id, name: store.name, timeZone: store.timeZone });
   });
 
@@ -68,10 +72,16 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, tem
     const { storeId, externalId } = req.params;
     const { supervisorExternalId, ...fields } = req.body;
     const team = supervisorExternalId === undefined ? {} : { supervisorId: supervisorExternalId && (await teamSupervisor(storeId, fields.role, supervisorExternalId)) };
-    const staff = await db.staff.upsert({
-      where: { storeId_externalId: { storeId, externalId } },
-      update: { ...fields, ...team, ...(fields.active && { deactivatedAt: null }) },
-      create: { storeId, externalId, ...fields, ...team },
+    const staff = await db.$transaction(async (tx) => {
+      const where = { storeId_externalId: { storeId, externalId } };
+      const before = await tx.staff.findUnique({ where });
+      const saved = await tx.staff.upsert({ where, update: { ...fields, ...team, ...(fields.active && { deactivatedAt: null }) }, create: { storeId, externalId, ...fields, ...team } });
+      const audited = (s: typeof saved) => ({ ...staffView(s), phone: s.phone, email: s.email });
+      await recordAudit(tx, {
+        actor: auditActorOf(actorOf(req)), action: before ? 'staff.update' : 'staff.create', entity: 'staff', entityId: saved.id, storeId,
+        before: before && audited(before), after: audited(saved),
+      });
+      return saved;
     });
     // A row the DMS marks inactive is a leaver: their open work goes to colleagues, their sessions end.
     if (!staff.active && staff.deactivatedAt === null) await deactivateStaff({ db, temporal }, [staff.id], auditActorOf(actorOf(req)));
@@ -100,6 +110,6 @@ export const storeRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, tem
       assertStoreAccess(actor, req.body.storeId);
       if (!(await db.store.findUnique({ where: { id: req.body.storeId } }))) throw badRequest('storeId', `unknown store ${req.body.storeId}`);
     }
-    return reply.status(201).send(await createApiKey(db, req.body));
+    return reply.status(201).send(await createApiKey(db, req.body, actorLabel(actor)));
   });
 };

@@ -8,6 +8,7 @@ import {
   TemplateSchema, TemplateVariableMissingError, unsupportedVariableProblems, validateTemplate,
 } from '../../domain/templates';
 import { templateFromRow } from '../../messaging/template-store';
+import { auditActorOf, recordAudit } from '../../services/audit';
 import { actorOf, assertCan, assertStoreAccess } from '../auth';
 import { ErrorBodySchema, HttpError, notFound } from '../errors';
 import { StoreIdSchema, StoreParamsSchema } from '../params';
@@ -130,10 +131,16 @@ export const templateRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }
     const sample = renderSample(template, sampleValues);
 
     const data = { purpose: template.purpose, subject: template.subject ?? null, body: template.body, html: template.html ?? null, variables: template.variables };
-    const row = await db.messageTemplate.upsert({
-      where: { storeId_key_locale_channel: { storeId, key, locale, channel } },
-      update: { ...data, version: { increment: 1 } },
-      create: { storeId, key, locale, channel, ...data },
+    const row = await db.$transaction(async (tx) => {
+      const where = { storeId_key_locale_channel: { storeId, key, locale, channel } };
+      const before = await tx.messageTemplate.findUnique({ where });
+      const saved = await tx.messageTemplate.upsert({ where, update: { ...data, version: { increment: 1 } }, create: { storeId, key, locale, channel, ...data } });
+      await recordAudit(tx, {
+        actor: auditActorOf(actor), action: 'template.save', entity: 'template', entityId: saved.id, storeId,
+        before: before && { key, locale, channel, version: before.version, purpose: before.purpose, subject: before.subject, body: before.body, html: before.html, variables: before.variables },
+        after: { key, locale, channel, version: saved.version, ...data },
+      });
+      return saved;
     });
     req.log.info({ storeId, key, locale, channel, version: row.version }, 'template saved');
     return viewOf(storeId, template, { source: 'store', version: row.version, updatedAt: row.updatedAt }, sample);
