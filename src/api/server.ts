@@ -21,6 +21,7 @@ import { kpiRoutes } from './routes/kpis';
 import { messageRoutes } from './routes/messages';
 import { ownershipRoutes } from './routes/ownership';
 import { vehicleEventRoutes } from './routes/vehicle-events';
+import { yearsPlanRoutes } from './routes/years-plan';
 import { planRoutes } from './routes/plans';
 import { storeSettingsRoutes } from './routes/store-settings';
 import { storeRoutes } from './routes/stores';
@@ -84,6 +85,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(importRoutes, deps);
   await app.register(ownershipRoutes, deps);
   await app.register(vehicleEventRoutes, deps);
+  await app.register(yearsPlanRoutes, deps);
   await app.register(planRoutes, deps);
   await app.register(storeRoutes, deps);
   await app.register(messageRoutes, deps);

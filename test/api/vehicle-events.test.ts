@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../../src/db/client';
-import type { VehicleEvent } from '../../src/domain/years';
+import { DEFAULT_YEARS_PLAN, type VehicleEvent } from '../../src/domain/years';
 import { createTestDatabase } from '../helpers/db';
 import { adminKey, type Api, buildApi, seedCustomer, seedStore } from '../messaging/fixtures';
 
@@ -140,3 +140,24 @@ describe('DMS vehicle events', () => {
     expect((await api.request('POST', `/v1/deliveries/${elsewhere.deliveryId}/vehicle-events`, { headers: scoped, body: { kind: 'insurance-renewed', expiresOn: '2029-01-01' } })).statusCode).toBe(404);
   });
 });
+
+describe('the store\'s years plan', () => {
+  it('is the built-in one until the store saves its own; a saved plan is what GET answers', async () => {
+    const path = `/v1/stores/${storeId}/years-plan`;
+    expect((await api.request('GET', path, { headers: as })).json()).toEqual({ storeId, builtIn: true, plan: DEFAULT_YEARS_PLAN });
+    const own = { ...DEFAULT_YEARS_PLAN, maintenance: { ...DEFAULT_YEARS_PLAN.maintenance, models: [{ model: '汉 EV', first: { months: 12, km: 20_000 }, every: { months: 24, km: 30_000 } }] } };
+    expect((await api.request('PUT', path, { headers: as, body: own })).statusCode).toBe(200);
+    expect((await api.request('GET', path, { headers: as })).json()).toEqual({ storeId, builtIn: false, plan: own });
+  });
+
+  it.each([
+    ['a service interval of 0 km', (p: typeof DEFAULT_YEARS_PLAN) => ({ ...p, maintenance: { ...p.maintenance, every: { months: 12, km: 0 } } }), 'maintenance.every.km'],
+    ['a reminder two years ahead', (p: typeof DEFAULT_YEARS_PLAN) => ({ ...p, insurance: { touches: [{ ...p.insurance.touches[0], offsetDays: -800 }] } }), 'insurance.touches.0.offsetDays'],
+    ['a call for a role nobody holds', (p: typeof DEFAULT_YEARS_PLAN) => ({ ...p, postService: { touches: [{ ...p.postService.touches[0], role: 'janitor' }] } }), 'postService.touches.0.role'],
+  ])('%s is a 400 naming the field', async (_what, change, field) => {
+    const res = await api.request('PUT', `/v1/stores/${storeId}/years-plan`, { headers: as, body: change(DEFAULT_YEARS_PLAN) });
+    expect(res.statusCode).toBe(400);
+    expect(fieldsOf(res)).toEqual([field]);
+  });
+});
+
