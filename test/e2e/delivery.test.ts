@@ -104,7 +104,7 @@ describe('a delivery posted to the running product', () => {
     }));
     expect(malformed.status).toBe(400);
     expect(malformed.body.issues).toEqual(expect.arrayContaining([
-      { field: 'customer.phone', message: expect.stringMatching(/E\.164/) },
+      { field: 'customer.phone', message: expect.stringMatching(/not a valid \+86 number/) },
       { field: 'vehicle.vin', message: expect.stringMatching(/check digit/) },
     ]));
 
