@@ -38,6 +38,10 @@ export async function runCluster(args: BenchArgs): Promise<{ rows: Row[]; detail
     env: { ...process.env, LOG_LEVEL: args.logLevel, DATABASE_URL: undefined, TEMPORAL_ADDRESS: undefined, SMTP_URL: undefined, TWILIO_ACCOUNT_SID: undefined, TWILIO_AUTH_TOKEN: undefined },
     output: { file: path.join(dir, 'cluster.log') },
   });
+  // Interrupted, the benchmark still stops every process it started.
+  const interrupted = () => void cluster.stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await cluster.start(log);
     const databaseUrl = cluster.stack.env.DATABASE_URL!;

@@ -2,7 +2,7 @@
  * Ingest throughput: N deliveries (default 2,000) posted over HTTP with bounded concurrency, timed
  * until every at-delivery thank-you SMS is recorded as sent. Baseline, same run, same dev server:
  * N workflows that each run one no-op activity (bench/baseline), started with the same
- * concurrency and timed until all have completed. Goal: ingest at least 0.5 of the baseline.
+ * concurrency and timed until all have completed. Goal: ingest at least 0.6 of the baseline.
  *
  *   node --import tsx bench/ingest.ts [--n 2000] [--concurrency 16] [--quick]
  */
@@ -31,6 +31,8 @@ import {
 const STORE = 'bench';
 const CONSULTANTS = 20;
 const BASELINE_QUEUE = 'bench-baseline';
+/** Ingest against the raw baseline on the dev server (issue 16; 0.5 before). */
+const GOAL_RATIO = 0.6;
 
 interface Phase {
   n: number;
@@ -70,7 +72,7 @@ export async function baseline(bs: Pick<BenchStack, 'stack'>, n: number, concurr
       await client.workflow.start('noopWorkflow', { taskQueue: BASELINE_QUEUE, workflowId: `bench-baseline-${tag}-${i}`, args: [] });
     });
     log(`baseline: ${n} started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const deadline = Date.now() + Math.max(120_000, n * 100);
+    const deadline = Date.now() + Math.max(300_000, n * 300);
     let done = 0;
     while ((done = (await completed()) - before - 5 * workers) < n) {
       if (Date.now() > deadline) throw new Error(`baseline: only ${done} of ${n} workflows completed`);
@@ -172,7 +174,7 @@ export async function runIngest(args: BenchArgs): Promise<{ rows: Row[]; details
         benchmark: 'ingest', figure: `deliveries/s, POST to thank-you recorded (N=${n}, ${concurrency} at once)`,
         value: fmt(got.perSecond), baseline: `${fmt(base.perSecond)} no-op workflows/s`, goal: '', verdict: 'info',
       },
-      { benchmark: 'ingest', figure: 'ratio to baseline', value: fmt(ratio, 2), baseline: '1.00', goal: '≥ 0.50', verdict: verdict(ratio >= 0.5) },
+      { benchmark: 'ingest', figure: 'ratio to baseline', value: fmt(ratio, 2), baseline: '1.00', goal: `≥ ${GOAL_RATIO.toFixed(2)}`, verdict: verdict(ratio >= GOAL_RATIO) },
       {
         benchmark: 'ingest', figure: 'POST /v1/deliveries p50 / p99', value: `${ms(got.postP50)} / ${ms(got.postP99)}`,
         baseline: '', goal: got.failed ? `${got.failed} failed` : '0 failed', verdict: got.failed ? 'MISS' : 'info',

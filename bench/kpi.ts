@@ -20,6 +20,8 @@ import { BenchArgs, BenchStack, log, main, markdownTable, ms, percentile, rng, R
 const YEAR = 2025;
 const TIME_ZONE = 'Asia/Shanghai';
 const GOAL_MS = 200;
+/** The whole group over a year (issue 16). */
+const GROUP_YEAR_GOAL_MS = 300;
 
 interface Scope {
   name: 'store-month' | 'group-year';
@@ -182,7 +184,7 @@ export async function runKpi(args: BenchArgs): Promise<{ rows: Row[]; details: s
     const rows: Row[] = [
       { benchmark: 'kpi', figure: `GET /v1/kpis p95, one store and month (${n} rows)`, value: ms(all), baseline: floorText, goal: `< ${GOAL_MS} ms`, verdict: verdict(all < GOAL_MS) },
       { benchmark: 'kpi', figure: `slowest KPI endpoint p95, store-month: ${sm.ep.replace('GET ', '')}`, value: ms(sm.p95), baseline: floorText, goal: `< ${GOAL_MS} ms`, verdict: verdict(sm.p95 < GOAL_MS) },
-      { benchmark: 'kpi', figure: `slowest KPI endpoint p95, group-year: ${gy.ep.replace('GET ', '')}`, value: ms(gy.p95), baseline: floorText, goal: '', verdict: 'info' },
+      { benchmark: 'kpi', figure: `slowest KPI endpoint p95, group-year: ${gy.ep.replace('GET ', '')}`, value: ms(gy.p95), baseline: floorText, goal: `< ${GROUP_YEAR_GOAL_MS} ms`, verdict: verdict(gy.p95 < GROUP_YEAR_GOAL_MS) },
     ];
     const details = [
       `${gen.deliveries} deliveries and ${gen.followUps} follow-ups generated in ${gen.seconds.toFixed(0)} s; ${iterations['store-month']} requests per endpoint for store-month (a random store and month each), ${iterations['group-year']} for group-year; floor p50/p95 ${ms(percentile(floor, 50))} / ${ms(percentile(floor, 95))}.`,
