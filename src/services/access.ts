@@ -152,10 +152,22 @@ export function messageWhere(actor: Actor): Prisma.MessageWhereInput {
   return { delivery: deliveryWhere(actor) };
 }
 
-/** Cases: those on deliveries the actor reaches, and any the actor holds. */
+/**
+ * Cases: those on deliveries the actor reaches, and any the actor holds. A case lies at its
+ * delivery's store, so a store-wide role reads the case's own storeId (an index the desk's list
+ * pages through) rather than a join to the delivery.
+ */
 export function caseWhere(actor: Actor): Prisma.EscalationCaseWhereInput {
   if (actor.kind === 'api-key') return storeOnly(actor);
-  return { OR: [{ delivery: deliveryWhere(actor) }, { assigneeId: { in: actor.memberships.map((m) => m.staffId) } }] };
+  return {
+    OR: [
+      ...actor.memberships.map((m): Prisma.EscalationCaseWhereInput => {
+        const people = peopleOf(m, 'record');
+        return people === null ? { storeId: m.storeId } : { storeId: m.storeId, delivery: { consultantId: { in: people } } };
+      }),
+      { assigneeId: { in: actor.memberships.map((m) => m.staffId) } },
+    ],
+  };
 }
 
 /** Staff rows: a consultant sees themself, a supervisor their team, the other roles the store. */
