@@ -65,7 +65,9 @@ export type FollowUpCondition =
   /** answered, and inside [min, max] when given */
   | { field: 'csat' | 'nps'; min?: number; max?: number }
   /** the required window has closed when the KPI is read: a call still inside it is not late, nor on time, yet */
-  | { windowClosed: true };
+  | { windowClosed: true }
+  /** a kind of call by its plan step's key (the post-service calls of the years) */
+  | { stepKeyPrefix: string };
 
 export interface FollowUpKpiDefinition {
   denominator: readonly FollowUpCondition[];
@@ -120,6 +122,40 @@ export type DeliveryKpiKey = keyof typeof DELIVERY_KPIS;
 export function isFollowUpKpi(key: KpiKey): key is FollowUpKpiKey {
   return key in FOLLOW_UP_KPIS;
 }
+
+/**
+ * The years after delivery (DOMAIN.md section 3). Maintenance reminder conversion and insurance
+ * renewal count the YearsCycle rows the vehicle workflows write, by the cycle's due date:
+ * - reminded: a reminder of the cycle reached the customer;
+ * - booked: a service was booked for it; done: the customer came (maintenance) or renewed (insurance);
+ * - due: its due date has passed, or it was done before.
+ * Post-service satisfaction counts the satisfaction calls after service visits (step keys
+ * `post-service-…`), by their required window, as the follow-up KPIs do.
+ */
+export type CycleFact = 'reminded' | 'booked' | 'done' | 'due';
+
+export const YEARS_KPI_KEYS = ['maintenanceBooked', 'maintenanceCame', 'insuranceRenewal', 'postServiceSatisfaction'] as const;
+export type YearsKpiKey = (typeof YEARS_KPI_KEYS)[number];
+
+export const YEARS_KPI_LABELS: Record<YearsKpiKey, { zh: string; en: string }> = {
+  maintenanceBooked: { zh: '定保招揽预约率（已提醒→已预约）', en: 'Maintenance reminders booked (reminded -> booked)' },
+  maintenanceCame: { zh: '定保招揽进店率（已提醒→已进店）', en: 'Maintenance reminders converted (reminded -> came)' },
+  insuranceRenewal: { zh: '续保率', en: 'Insurance renewal rate' },
+  postServiceSatisfaction: { zh: '售后服务回访满意率', en: 'Post-service satisfaction' },
+};
+
+export const CYCLE_KPIS = {
+  maintenanceBooked: { kind: 'maintenance', denominator: 'reminded', numerator: 'booked' },
+  maintenanceCame: { kind: 'maintenance', denominator: 'reminded', numerator: 'done' },
+  insuranceRenewal: { kind: 'insurance', denominator: 'due', numerator: 'done' },
+} as const satisfies Record<string, { kind: string; denominator: CycleFact; numerator: CycleFact }>;
+
+/** The satisfaction call after a service visit: its step keys start so (src/domain/years.ts). */
+export const POST_SERVICE_STEP_PREFIX = 'post-service-';
+export const POST_SERVICE_SATISFACTION: FollowUpKpiDefinition = {
+  denominator: [completed, { stepKeyPrefix: POST_SERVICE_STEP_PREFIX }],
+  numerator: [{ field: 'satisfied', equals: true }],
+};
 
 /**
  * The per-person ranking (排序法, seed 004 p.101) ranks on these: follow-up rates per assignee,

@@ -161,3 +161,40 @@ describe('the store\'s years plan', () => {
   });
 });
 
+describe('KPIs of the years', () => {
+  it('count reminded -> booked -> came, renewals of the policies due, and post-service satisfaction, as computed by hand', async () => {
+    const store = (await seedStore(db)).store.id;
+    const { deliveryId } = await seedCustomer(db, store, { deliveredAt: new Date('2025-06-01T02:00:00Z') });
+    const cycle = (key: string, kind: string, dueOn: string, at: { remindedAt?: string; bookedAt?: string; doneAt?: string; lapsedAt?: string }) =>
+      db.yearsCycle.create({ data: { storeId: store, deliveryId, key, kind, dueOn: new Date(`${dueOn}T00:00:00Z`), ...Object.fromEntries(Object.entries(at).map(([k, v]) => [k, new Date(v)])) } });
+    const t = '2026-05-01T02:00:00Z';
+    await cycle('maintenance-1', 'maintenance', '2026-05-10', { remindedAt: t, bookedAt: t, doneAt: t }); // reminded, booked, came
+    await cycle('maintenance-2', 'maintenance', '2026-05-20', { remindedAt: t, doneAt: t }); // reminded, came without booking
+    await cycle('maintenance-3', 'maintenance', '2026-05-25', { remindedAt: t }); // reminded only
+    await cycle('maintenance-4', 'maintenance', '2026-05-28', { doneAt: t }); // never reminded: not counted
+    await cycle('maintenance-5', 'maintenance', '2026-06-02', { remindedAt: t, bookedAt: t }); // due after the period
+    await cycle('insurance-2026-05-15', 'insurance', '2026-05-15', { remindedAt: t, doneAt: t }); // renewed
+    await cycle('insurance-2026-05-16', 'insurance', '2026-05-16', { remindedAt: t, lapsedAt: t }); // lapsed
+    await cycle('insurance-2026-05-30', 'insurance', '2026-05-30', {}); // expired, nothing recorded
+    const call = (stepKey: string, status: string, satisfied: boolean | null) => db.followUp.create({
+      data: {
+        storeId: store, deliveryId, stepKey, kind: 'call', role: 'cr_specialist', channel: 'phone', status, satisfied, reached: satisfied !== null,
+        dueStart: new Date('2026-05-11T01:00:00Z'), dueEnd: new Date('2026-05-13T12:00:00Z'), checklist: [],
+      },
+    });
+    await call('post-service-2026-05-10-1', 'done_on_time', true);
+    await call('post-service-2026-05-11-1', 'done_late', false);
+    await call('post-service-2026-05-12-1', 'missed', null); // not completed: not in the denominator
+    await call('consultant-call-day-2', 'done_on_time', false); // a delivery call: not a post-service one
+
+    const res = await api.request('GET', `/v1/kpis/years?storeId=${store}&from=2026-05-01&to=2026-06-01`, { headers: as });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().kpis.map((k: { key: string; numerator: number; denominator: number; rate: number | null }) => [k.key, k.numerator, k.denominator, k.rate])).toEqual([
+      ['maintenanceBooked', 1, 3, 33.3],
+      ['maintenanceCame', 2, 3, 66.7],
+      ['insuranceRenewal', 1, 3, 33.3],
+      ['postServiceSatisfaction', 1, 2, 50],
+    ]);
+  });
+});
+

@@ -9,10 +9,15 @@ import {
   kpiValues,
   RANKING_METRICS,
   rankByRate,
+  rate,
   resolvePeriod,
+  YEARS_KPI_KEYS,
+  YEARS_KPI_LABELS,
 } from '../../domain/kpi';
+import { localDateOf } from '../../domain/local-time';
 import { boundedDate, boundedDateTime, inSaneRange } from '../../domain/dates';
 import { createKpiQueries } from '../../kpi/queries';
+import { createYearsKpiQueries } from '../../kpi/years';
 import type { KpiFilter } from '../../kpi/sql';
 import { kpiPeople, storeIdsOf } from '../../services/access';
 import { actorOf, assertStoreAccess } from '../auth';
@@ -98,6 +103,7 @@ const RankingSchema = z.object({
 /** KPIs of DOMAIN.md section 6 over a period, for a store (or every store of the key), optionally one person. */
 export const kpiRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => {
   const queries = createKpiQueries(db);
+  const yearsQueries = createYearsKpiQueries(db);
 
   /**
    * The actor's scope and the period, or a 4xx naming the parameter at fault. A consultant reads
@@ -131,6 +137,30 @@ export const kpiRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => 
     const filter: KpiFilter = { storeId, staffId: query.staffId, from: period.from, to: period.to, asOf: now };
     return { filter, period: { from: period.from.toISOString(), to: period.to.toISOString(), timeZone } };
   }
+
+  app.get('/v1/kpis/years', {
+    schema: {
+      tags: ['kpis'],
+      summary: 'The years after delivery: maintenance reminders booked and converted (reminded -> booked -> came) and insurance renewal, '
+        + 'by the cycle\'s due date; post-service satisfaction by the call\'s required window',
+      querystring: FilterQuerySchema,
+      response: {
+        200: z.object({ period: PeriodSchema, storeId: z.string().nullable(), kpis: z.array(z.object({ key: z.enum(YEARS_KPI_KEYS), ...RateFields })) }),
+        403: ErrorBodySchema, 404: ErrorBodySchema,
+      },
+    },
+  }, async (req) => {
+    const { filter, period } = await filterFor(req, { ...req.query });
+    const day = (at: Date) => localDateOf(at, period.timeZone);
+    const tallies = await yearsQueries.tallies(filter, { fromOn: day(filter.from), toOn: day(filter.to), todayOn: day(filter.asOf) });
+    return {
+      period, storeId: filter.storeId ?? null,
+      kpis: YEARS_KPI_KEYS.map((key) => {
+        const { numerator, denominator } = tallies[key];
+        return { key, label: YEARS_KPI_LABELS[key], numerator, denominator, rate: rate(numerator, denominator) };
+      }),
+    };
+  });
 
   app.get('/v1/kpis', {
     schema: {
