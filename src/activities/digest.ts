@@ -59,7 +59,8 @@ export function createDigestActivities(deps: Pick<ActivityDeps, 'db' | 'email' |
       const storeId = store.id;
       const calls = { storeId, kind: 'call' };
 
-      const [managers, missedIds, late, overdue, openCases, overdueCaseCount, overdueCases, reclaims, thresholds, now, before] = await Promise.all([
+      const yesterday = { gte: from, lt: to };
+      const [managers, missedIds, late, overdue, openCases, overdueCaseCount, overdueCases, casesOpened, resolvedCount, resolved, reclaims, thresholds, now, before] = await Promise.all([
         db.staff.findMany({ where: { storeId, role: { in: MANAGER_ROLES }, active: true }, select: { id: true }, orderBy: { createdAt: 'asc' } }),
         // Calls become missed two days after their window (DOMAIN.md section 2): the audit log says which did yesterday.
         db.auditLog.findMany({ where: { storeId, action: 'task.missed', at: { gte: from, lt: to } }, select: { entityId: true } }),
@@ -69,6 +70,12 @@ export function createDigestActivities(deps: Pick<ActivityDeps, 'db' | 'email' |
         db.escalationCase.count({ where: { storeId, status: 'open', dueAt: { lt: asOf } } }),
         db.escalationCase.findMany({
           where: { storeId, status: 'open', dueAt: { lt: asOf } }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }], take: DIGEST_LIST_LIMIT,
+          include: { assignee: { select: { name: true } } },
+        }),
+        db.escalationCase.count({ where: { storeId, createdAt: yesterday } }),
+        db.escalationCase.count({ where: { storeId, resolvedAt: yesterday } }),
+        db.escalationCase.findMany({
+          where: { storeId, resolvedAt: yesterday }, orderBy: [{ resolvedAt: 'asc' }, { id: 'asc' }], take: DIGEST_LIST_LIMIT,
           include: { assignee: { select: { name: true } } },
         }),
         db.auditLog.findMany({ where: { storeId, action: 'customer.reclaim', at: { gte: from } }, orderBy: { id: 'asc' } }),
@@ -82,11 +89,14 @@ export function createDigestActivities(deps: Pick<ActivityDeps, 'db' | 'email' |
         where: { id: { in: reclaims.flatMap((r) => [r.before, r.after].map((v) => (v as { consultantId?: string } | null)?.consultantId ?? '')).filter(Boolean) } },
         select: { id: true, name: true },
       })).map((s) => [s.id, s.name]));
+      const caseRow = (c: (typeof resolved)[number]) => ({ caseId: c.id, reason: c.reason, level: c.level, ownerName: c.assignee?.name ?? null, dueAt: c.dueAt, rootCause: c.rootCause });
       const consultantOf = (v: unknown) => names.get((v as { consultantId?: string } | null)?.consultantId ?? '') ?? null;
 
       const digest = digestMail({
         storeName: store.name, timeZone: store.timeZone, day, missed, late, overdue, openCases,
-        overdueCases: { count: overdueCaseCount, rows: overdueCases.map((c) => ({ caseId: c.id, reason: c.reason, level: c.level, ownerName: c.assignee?.name ?? null, dueAt: c.dueAt })) },
+        overdueCases: { count: overdueCaseCount, rows: overdueCases.map(caseRow) },
+        casesOpened,
+        casesResolved: { count: resolvedCount, rows: resolved.map(caseRow) },
         kpis: DIGEST_KPIS.map((key) => {
           const n = now.find((k) => k.key === key)!;
           return { key, label: n.label, now: n.rate, before: before.find((k) => k.key === key)!.rate };

@@ -35,7 +35,7 @@ export function digestDay(asOf: Date, timeZone: string): DigestDay {
 }
 
 export interface DigestTask { taskId: string; stepKey: string; staffName: string | null; dueEnd: Date; completedAt: Date | null }
-export interface DigestCase { caseId: string; reason: string; level: number; ownerName: string | null; dueAt: Date | null }
+export interface DigestCase { caseId: string; reason: string; level: number; ownerName: string | null; dueAt: Date | null; rootCause?: string | null }
 export interface DigestKpi { key: KpiKey; label: { zh: string; en: string }; before: number | null; now: number | null }
 export interface DigestReclaim { customerId: string; fromName: string | null; toName: string | null; reason: string }
 
@@ -48,6 +48,8 @@ export interface DigestData {
   overdue: { count: number; rows: DigestTask[] };
   openCases: number;
   overdueCases: { count: number; rows: DigestCase[] };
+  casesOpened: number;
+  casesResolved: { count: number; rows: DigestCase[] };
   kpis: DigestKpi[];
   reclaims: DigestReclaim[];
 }
@@ -74,6 +76,8 @@ export function digestMail(d: DigestData): { subject: string; body: string } {
     ...section('昨日未完成（错过）的回访 Missed yesterday', d.missed, task),
     ...section('昨日超时完成的回访 Done late yesterday', d.late, task),
     ...section('当前逾期未做的回访 Overdue now', d.overdue, task),
+    `昨日新开案件 Cases opened yesterday: ${d.casesOpened}`,
+    ...section('昨日解决的案件 Cases resolved yesterday', d.casesResolved, (c) => `${c.reason} · 级别 level ${c.level} · ${who(c.ownerName)} · 原因 root cause ${c.rootCause ?? '-'} · case ${c.caseId}`),
     `未结案件 Open cases: ${d.openCases}`,
     ...section('逾期案件 Overdue cases', d.overdueCases, (c) => `${c.reason} · 级别 level ${c.level} · ${who(c.ownerName)} · 期限 due ${local(c.dueAt, d.timeZone)} · case ${c.caseId}`),
     '本月指标变化（昨日前 -> 昨日后） Month-to-date KPIs, before -> after yesterday:',

@@ -143,6 +143,8 @@ export const importWorkflowId = (jobId: string) => `import-${jobId}`;
 
 export interface StoreDigestWorkflowInput {
   storeId: string;
+  /** the morning to report as (ISO instant); absent, as the schedule starts it: the run's start. Sends each day's digest once whenever given. */
+  asOf?: string;
 }
 
 export const STORE_DIGEST_WORKFLOW = 'storeDigest';

@@ -14,9 +14,10 @@ const { reclaimStoreCustomers, sendStoreDigest } = proxyActivities<Activities>({
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 
-export async function storeDigest({ storeId }: StoreDigestWorkflowInput): Promise<StoreDigestResult | null> {
+export async function storeDigest(input: StoreDigestWorkflowInput): Promise<StoreDigestResult | null> {
+  const { storeId } = input;
   // When the schedule started this run: "yesterday" stays the same day however long the retries take.
-  const asOf = workflowInfo().runStartTime.toISOString();
+  const asOf = input.asOf ?? workflowInfo().runStartTime.toISOString();
   await reclaimStoreCustomers({ storeId, asOf });
   return sendStoreDigest({ storeId, asOf });
 }

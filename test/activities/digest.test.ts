@@ -74,6 +74,10 @@ describe('the daily digest', () => {
     const { deliveryId } = await seedCustomer(db, s.storeId);
     const overdueCase = await db.escalationCase.create({ data: { storeId: s.storeId, deliveryId, reason: 'dissatisfied', assigneeId: s.cr.id, dueAt: new Date(MORNING.getTime() - DAY) } });
     await db.escalationCase.create({ data: { storeId: s.storeId, deliveryId, reason: 'complaint', assigneeId: s.cr.id, dueAt: new Date(MORNING.getTime() + DAY) } });
+    const resolvedCase = await db.escalationCase.create({
+      data: { storeId: s.storeId, deliveryId, reason: 'customer-reply', assigneeId: s.manager.id, level: 2, status: 'resolved', rootCause: 'delivery-process',
+        createdAt: new Date(YESTERDAY.from.getTime() + 1800_000), resolvedAt: new Date(YESTERDAY.from.getTime() + 3600_000) },
+    });
 
     const result = await run(activities.sendStoreDigest, { storeId: s.storeId, asOf: MORNING.toISOString() });
     expect(result).toEqual({ day: '2026-03-11', recipients: 2, notices: { sent: 2 }, alerts: [] });
@@ -87,6 +91,9 @@ describe('the daily digest', () => {
     expect(body).toContain(`task ${late.id}`);
     expect(body).toMatch(/Overdue now: 1/);
     expect(body).toContain(`task ${overdue.id}`);
+    expect(body).toContain('Cases opened yesterday: 1');
+    expect(body).toMatch(/Cases resolved yesterday: 1\n.*level 2 · 张经理 · 原因 root cause delivery-process/);
+    expect(body).toContain(`case ${resolvedCase.id}`);
     expect(body).toContain('Open cases: 2');
     expect(body).toMatch(/Overdue cases: 1/);
     expect(body).toContain(`case ${overdueCase.id}`);

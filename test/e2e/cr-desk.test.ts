@@ -1,7 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { DateTime } from 'luxon';
+import { simpleParser } from 'mailparser';
 import { vinCheckDigit } from '../../src/domain/vin';
+import { digestScheduleId, STORE_DIGEST_WORKFLOW, type StoreDigestWorkflowInput } from '../../src/workflows/contract';
 import type { Stack } from '../../src/stack';
 import { api, eventually, seedStore, startTestStack } from '../helpers/stack';
 
@@ -130,5 +133,63 @@ describe('the CR desk', () => {
     expect(resolved.body).toMatchObject({ status: 'resolved', level: 2, rootCause: 'delivery-process', confirmedVia: 'phone' });
     expect(resolved.body.timeline.map((e: { kind: string }) => e.kind)).toEqual(['opened', 'escalated', 'acknowledged', 'resolved']);
     expect((await desk.client.get(`/v1/cases?storeId=${STORE}`)).body.cases).toEqual([]);
+  });
+  /** The desk's period: the delivery's week up to tomorrow, in the store's zone. */
+  const period = () => {
+    const today = DateTime.now().setZone(ZONE).startOf('day');
+    return `storeId=${STORE}&from=${today.minus({ days: 10 }).toISODate()}&to=${today.plus({ days: 1 }).toISODate()}`;
+  };
+
+  it('the manager audit shows the case answered late by its first owner and resolved, and the survey call behind it', async () => {
+    const cases = (await desk.client.get(`/v1/audits/cases?${period()}&by=store`)).body;
+    expect(cases.groups).toEqual([expect.objectContaining({ groupId: STORE, opened: 1, open: 0, respondedLate: 1, resolved: 1 })]);
+    const late = (await desk.client.get(`/v1/audits/cases/rows?${period()}&figure=respondedLate`)).body;
+    expect(late.items).toEqual([expect.objectContaining({ caseId: desk.caseId, level: 2, assigneeId: desk.staff.manager, status: 'resolved' })]);
+    const calls = (await desk.client.get(`/v1/audits/follow-ups/rows?${period()}&by=staff&groupId=${desk.staff.cr}&figure=due`)).body;
+    expect(calls.items).toContainEqual(expect.objectContaining({ deliveryId: desk.deliveryId, stepKey: 'cr-satisfaction-call-day-7', assigneeId: desk.staff.cr }));
+  });
+
+  it('the audit log shows the answer, the climb, the acknowledgement and the resolution, with who did each', async () => {
+    const { entries } = (await desk.client.get(`/v1/audit?entity=case&entityId=${desk.caseId}`)).body;
+    const actions = entries.map((e: { action: string }) => e.action).reverse();
+    expect(actions).toEqual(expect.arrayContaining(['case.escalated', 'case.acknowledged', 'case.resolved']));
+    expect(actions.indexOf('case.escalated')).toBeLessThan(actions.indexOf('case.resolved'));
+    const climb = entries.find((e: { action: string }) => e.action === 'case.escalated');
+    expect(climb).toMatchObject({ actor: { kind: 'system' }, before: { level: 1, assigneeId: desk.staff.cr }, after: { level: 2, assigneeId: desk.staff.manager } });
+    const survey = (await desk.client.get(`/v1/audit?storeId=${STORE}&actorId=${desk.staff.cr}`)).body.entries;
+    expect(survey).toContainEqual(expect.objectContaining({ action: 'task.outcome', actor: { kind: 'staff', id: desk.staff.cr }, after: expect.objectContaining({ satisfied: false, csat: 2 }) }));
+  });
+
+  it('the next morning\'s digest, in the mail sink, tells the managers the case was resolved and how satisfaction moved', async () => {
+    // Settings create the store's schedule (the store was written straight to the database).
+    expect((await desk.client.patch(`/v1/stores/${STORE}/settings`, { digestHour: 8 })).status).toBe(200);
+    const connection = await Connection.connect({ address: desk.stack.env.TEMPORAL_ADDRESS! });
+    try {
+      const temporal = new Client({ connection });
+      const schedule = await temporal.schedule.getHandle(digestScheduleId(STORE)).describe();
+      expect(schedule.spec.timezone).toBe(ZONE);
+      // Tomorrow's 08:00 run, started now: its "yesterday" is today.
+      const tomorrow = DateTime.now().setZone(ZONE).startOf('day').plus({ days: 1, hours: 8 });
+      const args: [StoreDigestWorkflowInput] = [{ storeId: STORE, asOf: tomorrow.toJSDate().toISOString() }];
+      const result = await temporal.workflow.execute(STORE_DIGEST_WORKFLOW, {
+        taskQueue: desk.stack.env.TEMPORAL_TASK_QUEUE ?? 'huifang', workflowId: `e2e-digest-${STORE}`, args,
+      });
+      expect(result).toMatchObject({ recipients: 2, notices: { sent: 2 } });
+    } finally {
+      await connection.close();
+    }
+    const today = DateTime.now().setZone(ZONE).toISODate()!;
+    const digests = await eventually('the digest in the mail sink', async () => {
+      const mails = await Promise.all(mailbox().map((raw) => simpleParser(raw)));
+      const found = mails.filter((m) => m.subject?.includes(`[回访简报]`) && m.subject.includes(today));
+      return found.length === 2 ? found : undefined;
+    });
+    expect(digests.map((m) => (Array.isArray(m.to) ? '' : m.to?.text)).sort()).toEqual(['s-04@desk.example', 's-05@desk.example']);
+    const body = digests[0].text!;
+    expect(body).toMatch(/Cases opened yesterday: 1/);
+    expect(body).toMatch(new RegExp(`Cases resolved yesterday: 1\\n.*level 2 · 周伟 · 原因 root cause delivery-process · case ${desk.caseId}`));
+    // The dissatisfied survey is the month's one completed call (unless its window closed last month).
+    expect(body).toMatch(/售后跟踪客户满意率 Post-sale follow-up satisfaction: .* -> (0\.0%|-)/);
+    expect(body).not.toContain('陈静');
   });
 });
