@@ -7,10 +7,10 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Prisma } from '../generated/prisma/client';
-import { applyRecord, laneKey, RowRejected, type RowResult } from '../import/apply';
+import { applyRecord, type Known, laneKey, prefetch, RowRejected, type RowResult } from '../import/apply';
 import { headerProblem } from '../import/columns';
 import { type ImportFormat, openImportFile } from '../import/read';
-import { type ImportRecord, parseRow } from '../import/row';
+import { type ImportRecord, parseRow, type RowProblem } from '../import/row';
 import type { ActivityDeps } from './deps';
 
 /** Rows written to the database in one statement while reading. */
@@ -88,23 +88,21 @@ export const createImportActivities = ({ db, logger }: ActivityDeps) => ({
       if (!lanes.has(key)) lanes.set(key, []);
       lanes.get(key)!.push({ rowNumber: row.rowNumber, record });
     }
+    const known = await prefetch(db, job.storeId, rows.map((r) => r.data as unknown as ImportRecord));
+    const outcomes: { rowNumber: number; status: string; result: RowResult | null; problems: RowProblem[] | null }[] = [];
     const applyOne = async ({ rowNumber, record }: { rowNumber: number; record: ImportRecord }) => {
-      let outcome: { status: string; result?: RowResult; problems?: unknown };
       try {
-        // Two lanes may create the same customer at once: the loser finds it on its second try.
-        const result = await applyRecord(deps, job.store, record).catch((err: unknown) => {
-          if (isUniqueViolation(err)) return applyRecord(deps, job.store, record);
-          throw err;
+        const result = await applyRecord(deps, job.store, record, known).catch((err: unknown) => {
+          if (!isUniqueViolation(err)) throw err;
+          // Another lane created the same customer meanwhile: this row finds it on its second try.
+          forget(known, record);
+          return applyRecord(deps, job.store, record, known);
         });
-        outcome = { status: rowStatus(result), result };
+        outcomes.push({ rowNumber, status: rowStatus(result), result, problems: null });
       } catch (err) {
         if (!(err instanceof RowRejected)) throw err;
-        outcome = { status: 'rejected', problems: err.problems };
+        outcomes.push({ rowNumber, status: 'rejected', result: null, problems: err.problems });
       }
-      await db.importRow.update({
-        where: { jobId_rowNumber: { jobId, rowNumber } },
-        data: { status: outcome.status, data: Prisma.DbNull, result: (outcome.result ?? Prisma.DbNull) as Prisma.InputJsonValue, problems: (outcome.problems ?? Prisma.DbNull) as Prisma.InputJsonValue },
-      });
     };
     // Keys spread over LANES workers; each worker applies its keys' rows in file order.
     const queues = Array.from({ length: LANES }, () => [] as { rowNumber: number; record: ImportRecord }[]);
@@ -116,6 +114,14 @@ export const createImportActivities = ({ db, logger }: ActivityDeps) => ({
         Context.current().heartbeat();
       }
     }));
+    // One statement for the chunk's outcomes. A crash before it re-applies the chunk, which creates
+    // nothing twice (natural keys) but reports what was created before the crash as unchanged.
+    await db.$executeRaw`
+      UPDATE "ImportRow" AS r SET status = v.status, result = v.result::jsonb, problems = v.problems::jsonb, data = NULL
+      FROM unnest(${outcomes.map((o) => o.rowNumber)}::int[], ${outcomes.map((o) => o.status)}::text[],
+                  ${outcomes.map((o) => (o.result ? JSON.stringify(o.result) : null))}::text[],
+                  ${outcomes.map((o) => (o.problems ? JSON.stringify(o.problems) : null))}::text[]) AS v(row_number, status, result, problems)
+      WHERE r."jobId" = ${jobId}::uuid AND r."rowNumber" = v.row_number`;
     const pending = await db.importRow.findFirst({ where: { jobId, status: 'pending' }, select: { rowNumber: true } });
     return { applied: rows.length, pending: pending !== null };
   },
@@ -124,6 +130,11 @@ export const createImportActivities = ({ db, logger }: ActivityDeps) => ({
     await db.importJob.update({ where: { id: jobId }, data: { status: error ? 'failed' : 'done', error: error ?? null, finishedAt: new Date() } });
   },
 });
+
+function forget(known: Known, record: ImportRecord): void {
+  if (record.customer) known.customers.delete(record.customer.externalId ? `id:${record.customer.externalId}` : `phone:${record.customer.phone}`);
+  if (record.vehicle) known.vehicles.delete(record.vehicle.vin);
+}
 
 /** A row created something if any part was created; else updated (or sent to the workflow) if any was; else unchanged. */
 function rowStatus(result: RowResult): 'created' | 'updated' | 'unchanged' {

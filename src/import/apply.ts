@@ -47,16 +47,53 @@ export interface Store {
   timeZone: string;
 }
 
-export async function applyRecord(deps: DeliveryDeps, store: Store, record: ImportRecord): Promise<RowResult> {
+type Customer = NonNullable<Awaited<ReturnType<DeliveryDeps['db']['customer']['findUnique']>>>;
+type Vehicle = NonNullable<Awaited<ReturnType<DeliveryDeps['db']['vehicle']['findUnique']>>>;
+
+/**
+ * The customers and vehicles a chunk's rows name, read in two queries rather than two per row:
+ * keyed "id:<externalId>", "phone:<E.164>" and the VIN; a key read and not found maps to null.
+ * Rows of the chunk keep it current as they create and update.
+ */
+export interface Known {
+  customers: Map<string, Customer | null>;
+  vehicles: Map<string, Vehicle | null>;
+}
+
+export async function prefetch(db: DeliveryDeps['db'], storeId: string, records: ImportRecord[]): Promise<Known> {
+  const ids = [...new Set(records.flatMap((r) => (r.customer?.externalId ? [r.customer.externalId] : [])))];
+  const phones = [...new Set(records.flatMap((r) => (r.customer && !r.customer.externalId && r.customer.phone ? [r.customer.phone] : [])))];
+  const vins = [...new Set(records.flatMap((r) => (r.vehicle ? [r.vehicle.vin] : [])))];
+  const [customers, vehicles] = await Promise.all([
+    db.customer.findMany({ where: { storeId, OR: [{ externalId: { in: ids } }, { phone: { in: phones } }] }, orderBy: { createdAt: 'asc' } }),
+    db.vehicle.findMany({ where: { storeId, vin: { in: vins } } }),
+  ]);
+  const known: Known = { customers: new Map(), vehicles: new Map() };
+  for (const id of ids) known.customers.set(`id:${id}`, null);
+  for (const phone of phones) known.customers.set(`phone:${phone}`, null);
+  for (const c of customers) {
+    known.customers.set(`id:${c.externalId}`, c);
+    // The oldest customer of a number answers for it (as findFirst by creation would).
+    if (known.customers.get(`phone:${c.phone}`) === null) known.customers.set(`phone:${c.phone}`, c);
+  }
+  for (const vin of vins) known.vehicles.set(vin, null);
+  for (const v of vehicles) known.vehicles.set(v.vin, v);
+  return known;
+}
+
+export async function applyRecord(deps: DeliveryDeps, store: Store, record: ImportRecord, known: Known): Promise<RowResult> {
   const { db } = deps;
   const result: RowResult = {};
 
-  let customer = null;
+  let customer: Customer | null = null;
   if (record.customer) {
     const c = record.customer;
-    const found = c.externalId
-      ? await db.customer.findUnique({ where: { storeId_externalId: { storeId: store.id, externalId: c.externalId } } })
-      : await db.customer.findFirst({ where: { storeId: store.id, phone: c.phone! }, orderBy: { createdAt: 'asc' } });
+    const key = c.externalId ? `id:${c.externalId}` : `phone:${c.phone!}`;
+    const found = known.customers.has(key)
+      ? known.customers.get(key)!
+      : c.externalId
+        ? await db.customer.findUnique({ where: { storeId_externalId: { storeId: store.id, externalId: c.externalId } } })
+        : await db.customer.findFirst({ where: { storeId: store.id, phone: c.phone! }, orderBy: { createdAt: 'asc' } });
     if (found) {
       const changes = Object.fromEntries(
         (['name', 'phone', 'email'] as const).filter((k) => c[k] !== undefined && c[k] !== found[k]).map((k) => [k, c[k]]),
@@ -71,12 +108,15 @@ export async function applyRecord(deps: DeliveryDeps, store: Store, record: Impo
       });
       result.customer = { id: customer.id, action: 'created' };
     }
+    known.customers.set(key, customer);
   }
 
-  let vehicle = null;
+  let vehicle: Vehicle | null = null;
   if (record.vehicle) {
     const v = record.vehicle;
-    const found = await db.vehicle.findUnique({ where: { storeId_vin: { storeId: store.id, vin: v.vin } } });
+    const found = known.vehicles.has(v.vin)
+      ? known.vehicles.get(v.vin)!
+      : await db.vehicle.findUnique({ where: { storeId_vin: { storeId: store.id, vin: v.vin } } });
     if (found) {
       const changes = Object.fromEntries((['model', 'plate'] as const).filter((k) => v[k] !== undefined && v[k] !== found[k]).map((k) => [k, v[k]]));
       vehicle = Object.keys(changes).length > 0 ? await db.vehicle.update({ where: { id: found.id }, data: changes }) : found;
@@ -86,6 +126,7 @@ export async function applyRecord(deps: DeliveryDeps, store: Store, record: Impo
       vehicle = await db.vehicle.create({ data: { storeId: store.id, vin: v.vin, model: v.model, plate: v.plate } });
       result.vehicle = { id: vehicle.id, action: 'created' };
     }
+    known.vehicles.set(v.vin, vehicle);
   }
 
   if (record.delivery && customer && vehicle) {
