@@ -43,6 +43,8 @@ export interface ClusterPorts {
   smtp: number;
   smtpWeb: number;
   apis: number[];
+  /** one Prometheus endpoint per API replica (request durations) */
+  apiMetrics: number[];
   /** one Prometheus endpoint per worker (the SDK's metrics) */
   workerMetrics: number[];
 }
@@ -66,6 +68,7 @@ export function defaultClusterPorts(replicas: { workers: number; apis: number })
     membership: [6933, 6934, 6935, 6939], temporalMetrics: 8000, temporalPostgres: 54339,
     postgres: 54329, smtp: 1025, smtpWeb: 1080,
     apis: Array.from({ length: replicas.apis }, (_, i) => 3000 + i),
+    apiMetrics: Array.from({ length: replicas.apis }, (_, i) => 9564 + i),
     workerMetrics: Array.from({ length: replicas.workers }, (_, i) => 9464 + i),
   };
 }
@@ -98,7 +101,7 @@ export async function freeClusterPorts(replicas: { workers: number; apis: number
   }
   return {
     temporal: temporalPort, temporalHttp, history, matching, temporalWorker, membership: membership as ClusterPorts['membership'], temporalMetrics,
-    temporalPostgres, postgres, smtp, smtpWeb, apis: await ports(replicas.apis), workerMetrics: await ports(replicas.workers),
+    temporalPostgres, postgres, smtp, smtpWeb, apis: await ports(replicas.apis), apiMetrics: await ports(replicas.apis), workerMetrics: await ports(replicas.workers),
   };
 }
 
@@ -316,7 +319,9 @@ export class Cluster {
     log(`Temporal ${TEMPORAL_VERSION} up with ${this.opts.historyShards} history shards`);
     // Replicas start one after the other: on a small machine their bundling and start-up compete.
     for (let i = 0; i < ports.workerMetrics.length; i++) await this.startWorker(i);
-    for (const [i, port] of ports.apis.entries()) await this.stack.startApi(`api-${i + 1}`, port);
+    for (const [i, port] of ports.apis.entries()) {
+      await this.stack.startApi(`api-${i + 1}`, port, { ...this.stack.env, API_METRICS_ADDRESS: `127.0.0.1:${ports.apiMetrics[i]}` });
+    }
   }
 
   /** Worker `index` (0-based), named `worker-<index + 1>`, with its own metrics port. */
@@ -415,8 +420,9 @@ async function main(): Promise<void> {
     `  its database   ${env.TEMPORAL_DB_URL ? 'TEMPORAL_DB_URL (external)' : `embedded PostgreSQL on 127.0.0.1:${ports.temporalPostgres}, data in ${path.join(dir, 'temporal-db')}`}`,
     `  our database   ${process.env.DATABASE_URL ? 'DATABASE_URL (external)' : `embedded PostgreSQL on 127.0.0.1:${ports.postgres}`}`,
     `  workers        ${ports.workerMetrics.map((p, i) => `worker-${i + 1} (metrics http://127.0.0.1:${p}/metrics)`).join(', ')}`,
-    `  API replicas   ${cluster.apiUrls.join(', ')}`,
-    'A store and key: npm run admin -- create-store ... / create-api-key ... (README, Production). Ctrl-C stops it all.',
+    `  API replicas   ${cluster.apiUrls.map((url, i) => `${url} (metrics http://127.0.0.1:${ports.apiMetrics[i]}/metrics)`).join(', ')}`,
+    `A store and an API key: DATABASE_URL=${cluster.stack.env.DATABASE_URL} npm run admin -- create-store ... (README, Production).`,
+    'Ctrl-C stops it all.',
     '',
   ].join('\n'));
 }

@@ -222,8 +222,8 @@ export class Stack {
     return worker;
   }
 
-  async startApi(name = 'api', port = this.opts.ports.api): Promise<Service> {
-    const api = this.spawnService(name, process.execPath, [...TSX, 'src/api/main.ts'], { ...this.env, API_PORT: String(port) }, () => this.startApi(name, port));
+  async startApi(name = 'api', port = this.opts.ports.api, env = this.env): Promise<Service> {
+    const api = this.spawnService(name, process.execPath, [...TSX, 'src/api/main.ts'], { ...env, API_PORT: String(port) }, () => this.startApi(name, port, env));
     await waitFor(name, async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 60_000, api);
     return api;
   }
