@@ -17,7 +17,7 @@ import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { startCaseWorkflow } from '../src/services/cases';
 import { generate } from './generate';
-import { BenchArgs, fmt, log, main, ms, percentile, pool, Row, runLoad, sized, sleep, startBenchStack, verdict, waitUntil } from './lib';
+import { BenchArgs, fmt, log, main, ms, percentile, pool, Row, runLoad, sized, sleep, startBenchStack, verdict } from './lib';
 
 const GOAL_P99_MS = 50;
 const GOAL_DRAIN_S = 60;
@@ -114,16 +114,16 @@ export async function runCases(args: BenchArgs): Promise<{ rows: Row[]; details:
     if (Date.now() > minute - 10_000) throw new Error('the case workflows took too long to start: the deadlines are already here');
     await sleep(minute - Date.now());
     const ids = morning.map((c) => c.id);
-    await waitUntil('every morning case escalated', async () => {
-      const { rows } = await pg.query(`SELECT count(*)::int AS n FROM "EscalationCase" WHERE id = ANY($1::uuid[]) AND level = 2`, [ids]);
-      return rows[0].n === timers;
-    }, 10 * MINUTE, 500);
-    const lags = (await pg.query(`SELECT extract(epoch FROM ("updatedAt" - "respondBy")) * 1000 AS lag FROM "EscalationCase" WHERE id = ANY($1::uuid[])`, [ids])).rows.map((r) => Number(r.lag));
-    const drained = (Number((await pg.query(`SELECT extract(epoch FROM max("updatedAt")) * 1000 AS t FROM "EscalationCase" WHERE id = ANY($1::uuid[])`, [ids])).rows[0].t) - minute) / 1000;
+    // Until every case has climbed, or ten minutes: a slow machine still reports what it managed.
+    const escalated = async () => (await pg.query(`SELECT count(*)::int AS n FROM "EscalationCase" WHERE id = ANY($1::uuid[]) AND level = 2`, [ids])).rows[0].n as number;
+    for (const deadline = Date.now() + 10 * MINUTE; Date.now() < deadline && (await escalated()) < timers;) await sleep(500);
+    const lags = (await pg.query(`SELECT extract(epoch FROM ("updatedAt" - "respondBy")) * 1000 AS lag FROM "EscalationCase" WHERE id = ANY($1::uuid[]) AND level = 2`, [ids])).rows.map((r) => Number(r.lag));
+    const inTime = lags.filter((l) => l < GOAL_DRAIN_S * 1000).length;
+    const drained = (Number((await pg.query(`SELECT extract(epoch FROM max("updatedAt")) * 1000 AS t FROM "EscalationCase" WHERE id = ANY($1::uuid[]) AND level = 2`, [ids])).rows[0].t) - minute) / 1000;
     const emails = (await pg.query(`SELECT count(*)::int AS n FROM "StaffNotification" WHERE "caseId" = ANY($1::uuid[]) AND channel = 'email' AND status = 'sent'`, [ids])).rows[0].n as number;
     await connection.close();
-    const lagMax = Math.max(...lags) / 1000;
-    log(`cases: ${timers} deadlines escalated; lag p50 ${ms(percentile(lags, 50))} p99 ${ms(percentile(lags, 99))} max ${fmt(lagMax)} s; last at ${fmt(drained)} s into the minute; ${emails} emails`);
+    const lagMax = lags.length === timers ? Math.max(...lags) / 1000 : Infinity;
+    log(`cases: ${lags.length} of ${timers} deadlines escalated, ${inTime} within a minute; lag p50 ${ms(percentile(lags, 50))} p99 ${ms(percentile(lags, 99))} max ${fmt(lagMax)} s; last at ${fmt(drained)} s into the minute; ${emails} emails`);
 
     const rows: Row[] = [
       {
@@ -133,9 +133,10 @@ export async function runCases(args: BenchArgs): Promise<{ rows: Row[]; details:
       { benchmark: 'cases', figure: 'GET /v1/cases p50', value: ms(list.p50), baseline: `${ms(floor.p50)} (GET /health)`, goal: '', verdict: 'info' },
       { benchmark: 'cases', figure: 'case list requests served / failed', value: `${list.requests - failed} / ${failed}`, baseline: '', goal: '0 failed', verdict: verdict(failed === 0) },
       {
-        benchmark: 'cases', figure: `${timers} deadlines in one minute: slowest escalation after its deadline`, value: `${fmt(lagMax)} s`,
+        benchmark: 'cases', figure: `${timers} deadlines in one minute: slowest escalation after its deadline`, value: lags.length === timers ? `${fmt(lagMax)} s` : `${timers - lags.length} not escalated after 10 min`,
         baseline: `p50 ${ms(percentile(lags, 50))}, p99 ${ms(percentile(lags, 99))}`, goal: `< ${GOAL_DRAIN_S} s`, verdict: verdict(lagMax < GOAL_DRAIN_S),
       },
+      { benchmark: 'cases', figure: 'escalated within a minute of their deadline', value: `${inTime} / ${timers}`, baseline: '', goal: `${timers}`, verdict: verdict(inTime === timers) },
       { benchmark: 'cases', figure: 'managers emailed (SMTP) for those escalations', value: `${emails} / ${timers}`, baseline: '', goal: `${timers}`, verdict: verdict(emails === timers) },
     ];
     const details = `${n} open cases over ${gen.storeIds.length} stores; the CR specialist reaches their store's ${Math.round(n / gen.storeIds.length)}. ${list.requests} list requests in ${duration} s, open loop from a second process (achieved ${fmt(list.rps)}/s), p90 ${ms(list.p90)}, max ${ms(list.max)}. `
