@@ -11,6 +11,7 @@
 import { runCases } from './cases';
 import { runCluster } from './cluster';
 import { runIdle } from './idle';
+import { runImport } from './import';
 import { runInbox } from './inbox';
 import { runIngest } from './ingest';
 import { runKpi } from './kpi';
@@ -23,8 +24,9 @@ const BENCHMARKS: Record<string, { title: string; run: (args: BenchArgs) => Prom
   inbox: { title: 'Inbox latency', run: runInbox },
   cases: { title: 'CR desk', run: runCases },
   cluster: { title: 'Cluster throughput', run: runCluster },
+  import: { title: 'Import throughput', run: runImport },
 };
-const DEFAULT_SET = ['ingest', 'idle', 'kpi', 'inbox', 'cases'];
+const DEFAULT_SET = ['ingest', 'idle', 'kpi', 'inbox', 'cases', 'import'];
 
 async function run(): Promise<void> {
   const argv = process.argv.slice(2);
