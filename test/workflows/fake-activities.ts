@@ -21,6 +21,8 @@ export type ActivityCall = {
 export interface FakeHooks {
   whileOpening?: (input: OpenFollowUpInput) => Promise<void>;
   sendMessage?: (input: SendMessageInput) => SendMessageResult | undefined;
+  /** Throws to model the database being down while a cycle's KPI row is written. */
+  recordYearsCycle?: (input: RecordYearsCycleInput) => void;
 }
 
 interface FakeFollowUp {
@@ -119,6 +121,7 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
     },
     async recordYearsCycle(input) {
       record('recordYearsCycle', input);
+      hooks.recordYearsCycle?.(input);
       const key = `${input.deliveryId}:${input.key}`;
       const row = cycles.get(key) ?? { deliveryId: input.deliveryId, key: input.key, kind: input.kind, dueOn: input.dueOn };
       cycles.set(key, { ...row, dueOn: input.dueOn, [input.change]: row[input.change] ?? input.at });

@@ -16,7 +16,7 @@ import {
 } from '../../src/workflows/contract';
 import { vehicleLifecycle } from '../../src/workflows/vehicle-lifecycle';
 import { createTestWorker, timeSkippingEnv, workflowBundle } from '../helpers/temporal';
-import { fakeActivities } from './fake-activities';
+import { FakeHooks, fakeActivities } from './fake-activities';
 import { recordHistory } from './histories';
 
 const TZ = 'Asia/Shanghai';
@@ -54,15 +54,15 @@ interface Vehicle {
   input: LifecycleInput;
   /** The latest run's state (the workflow continues as new every year). */
   state: () => Promise<LifecycleState>;
-  event: (e: VehicleEvent) => ReturnType<WorkflowHandle['executeUpdate']>;
+  event: (e: VehicleEvent, updateId?: string) => ReturnType<WorkflowHandle['executeUpdate']>;
   complete: (stepKey: string) => Promise<unknown>;
 }
 
 async function withVehicle(
-  opts: { facts: (deliveredOn: string) => VehicleFacts; imported?: boolean; deliveredAt?: Date; plan?: LifecycleInput['plan'] },
+  opts: { facts: (deliveredOn: string) => VehicleFacts; imported?: boolean; deliveredAt?: Date; plan?: LifecycleInput['plan']; hooks?: FakeHooks },
   body: (v: Vehicle, fake: ReturnType<typeof fakeActivities>, deliveredOn: string) => Promise<void>,
 ): Promise<void> {
-  const fake = fakeActivities(TZ);
+  const fake = fakeActivities(TZ, opts.hooks);
   const { worker, taskQueue } = await createTestWorker(env, fake.activities);
   const now = await env.currentTimeMs();
   const deliveredAt = opts.deliveredAt ?? at(plusDays(localDate(now), 1), '10:00');
@@ -79,7 +79,7 @@ async function withVehicle(
       await body({
         handle, input,
         state: () => latest().query(stateQuery),
-        event: (e) => latest().executeUpdate(recordVehicleEventUpdate, { args: [e] }),
+        event: (e, updateId) => latest().executeUpdate(recordVehicleEventUpdate, { args: [e], updateId }),
         complete: async (stepKey) => latest().executeUpdate(recordAnswerUpdate, {
           args: [{ kind: 'call', stepKey, answeredAt: new Date(await env.currentTimeMs()).toISOString(), staffId: null,
             outcome: { reached: true, satisfied: true, contactDataCorrect: false, correctedContact: { phone: '13900002222' } } }],
@@ -230,4 +230,49 @@ describe('vehicle lifecycle workflow: the years after delivery', () => {
       expect(history.events!.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toBe(false);
     });
   });
+
+  it('a DMS visit retried with the same update ID, and the same visit reported twice, start one interval and one satisfaction call', async () => {
+    await withVehicle({ facts: () => ({ model: 'Model Y' }) }, async (v, fake, d0) => {
+      const visitedOn = plusDays(d0, 40);
+      await skipTo(at(visitedOn, '15:00'));
+      const visit: VehicleEvent = { kind: 'service-visit', visitedOn, odometerKm: 2_000, maintenance: true };
+      const [a, b] = await Promise.all([v.event(visit, 'dms-1'), v.event(visit, 'dms-1')]);
+      expect(a).toEqual(b);
+      await v.event(visit, 'dms-2');
+      expect((await v.state()).years).toMatchObject({ servicesDone: 1, lastServiceOn: visitedOn });
+      await skipTo(at(plusDays(visitedOn, 1), '10:00'));
+      expect(fake.callsOf('openFollowUp').map((c) => c.input.stepKey)).toEqual([`post-service-${visitedOn}-1`]);
+      expect(fake.callsOf('recordYearsCycle').filter((c) => c.input.change === 'done').map((c) => c.input.key)).toEqual(['maintenance-1']);
+      await recordHistory(v.handle, 'dms-visit-retried');
+    });
+  });
+
+  it('a booking the customer does not keep: no more reminders, and the service advisor\'s call a week after the booked day', async () => {
+    await withVehicle({ facts: () => ({ model: 'Model Y' }) }, async (v, fake, d0) => {
+      const due = plusMonths(d0, 6);
+      await skipTo(at(plusDays(due, -10), '12:00'));
+      await v.event({ kind: 'service-booked', bookedFor: plusDays(due, -1) });
+      await skipTo(at(plusDays(due, 8), '12:00'));
+      expect(sendsOf(fake, 'maintenance-reminder')).toEqual([plusDays(due, -14)]);
+      expect(fake.callsOf('openFollowUp').map((c) => [c.input.stepKey, localDate(Date.parse(c.input.dueStart))])).toEqual([['maintenance-1-3', plusDays(due, 6)]]);
+      expect(fake.cycles.get(`${v.input.deliveryId}:maintenance-1`)).toMatchObject({ reminded: expect.any(String), booked: expect.any(String) });
+    });
+  });
+
+  it('when the database cannot take the KPI rows, the DMS event fails and changes nothing; the same event later applies', async () => {
+    let down = true;
+    const hooks: FakeHooks = { recordYearsCycle: () => { if (down) throw new Error('database unavailable'); } };
+    await withVehicle({ facts: (d0) => ({ model: 'Model Y', insuranceExpiresOn: plusDays(d0, 300) }), hooks }, async (v, _fake, d0) => {
+      await skipTo(at(plusDays(d0, 30), '10:00'));
+      const renewal: VehicleEvent = { kind: 'insurance-renewed', expiresOn: plusDays(d0, 665) };
+      const err = await v.event(renewal, 'renewal-1').catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((await v.state()).years?.insuranceExpiresOn).toBe(plusDays(d0, 300));
+      down = false;
+      await v.event(renewal, 'renewal-2');
+      expect((await v.state()).years?.cycles.filter((c) => c.kind === 'insurance').map((c) => c.dueOn)).toEqual([plusDays(d0, 665)]);
+      await recordHistory(v.handle, 'dms-event-while-database-down');
+    });
+  }, 60_000);
 });
+
