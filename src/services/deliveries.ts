@@ -24,6 +24,7 @@ import { safeName, safeText } from '../domain/text';
 import { normalizeVin, vinProblem } from '../domain/vin';
 import { YearsPlanSchema } from '../domain/years-plan';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../temporal/connection';
+import { type AuditActor, recordAudit } from './audit';
 import { startMissingCaseWorkflows } from './cases';
 import { currentPlan } from './stores';
 
@@ -119,7 +120,7 @@ async function retryingInsertRaces<T>(work: () => Promise<T>): Promise<T> {
  * delivery posted again is found, not recorded twice, and its workflow is started if it was not.
  */
 export async function recordDelivery(
-  deps: DeliveryDeps, input: DeliveryInput, opts: { maxAgeDays: number; now?: Date; imported?: ImportedFacts },
+  deps: DeliveryDeps, input: DeliveryInput, opts: { maxAgeDays: number; now?: Date; imported?: ImportedFacts; actor?: AuditActor },
 ): Promise<RecordedDelivery> {
   const { db } = deps;
   const store = await db.store.findUnique({ where: { id: input.storeId } });
@@ -150,11 +151,16 @@ export async function recordDelivery(
     }
     const c = input.customer;
     const customerData = { name: c.name, phone: c.phone, email: c.email, locale: c.locale, contactWindowStart: window.start, contactWindowEnd: window.end };
-    const customer = await tx.customer.upsert({
-      where: { storeId_externalId: { storeId: store.id, externalId: c.externalId } },
-      update: customerData,
-      create: { storeId: store.id, externalId: c.externalId, ...customerData },
-    });
+    const customerKey = { storeId_externalId: { storeId: store.id, externalId: c.externalId } };
+    const previous = await tx.customer.findUnique({ where: customerKey });
+    const customer = await tx.customer.upsert({ where: customerKey, update: customerData, create: { storeId: store.id, externalId: c.externalId, ...customerData } });
+    const audited = (row: typeof customer) => Object.fromEntries(Object.keys(customerData).map((k) => [k, row[k as keyof typeof customerData]]));
+    if (!previous || JSON.stringify(audited(previous)) !== JSON.stringify(audited(customer))) {
+      await recordAudit(tx, {
+        actor: opts.actor ?? 'system', action: previous ? 'customer.update' : 'customer.create', entity: 'customer', entityId: customer.id, storeId: store.id,
+        before: previous && audited(previous), after: audited(customer),
+      });
+    }
     const plan = await currentPlan(tx, store.id);
     const delivery = await tx.delivery.create({
       data: {

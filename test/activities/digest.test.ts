@@ -183,6 +183,22 @@ describe('reclaim (seed 001)', () => {
     expect(await run(activities.reclaimStoreCustomers, { storeId: s.storeId, asOf: new Date(MORNING.getTime() + 29 * DAY).toISOString() })).toEqual({ reclaimed: 0 });
   });
 
+  it('two runs at once (a retry beside the scheduled run) reclaim each customer once', async () => {
+    const s = await neglected(31);
+    // Four more of the consultant's customers in the same state: the runs overlap on them.
+    for (let i = 0; i < 4; i++) {
+      const { deliveryId } = await seedCustomer(db, s.storeId);
+      await db.delivery.update({ where: { id: deliveryId }, data: { consultantId: s.consultant.id } });
+      await db.followUp.create({
+        data: { storeId: s.storeId, deliveryId, stepKey: 'replacement-call', kind: 'call', role: 'consultant', channel: 'phone', checklist: [], assigneeId: s.consultant.id,
+          dueStart: s.task.dueStart, dueEnd: s.task.dueEnd, status: 'missed' },
+      });
+    }
+    const runs = await Promise.all([1, 2].map(() => run(activities.reclaimStoreCustomers, { storeId: s.storeId, asOf: MORNING.toISOString() })));
+    expect(runs[0].reclaimed + runs[1].reclaimed).toBe(5);
+    expect(await db.auditLog.count({ where: { action: 'customer.reclaim', storeId: s.storeId } })).toBe(5);
+  });
+
   it('keeps the customer when the consultant called since the call fell due, when it is not yet 30 days (the store\'s setting), or when nobody else could take them', async () => {
     const called = await neglected(31);
     const { id } = await db.followUp.create({

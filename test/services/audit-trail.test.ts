@@ -96,6 +96,25 @@ describe('every change to a task is in the audit log', () => {
   });
 });
 
+describe('changes to customers and consents are in the audit log', () => {
+  it('a new contact window and a consent withdrawn, with who changed them and the values before', async () => {
+    const s = await seedTask();
+    const key = await integrationKey(s.storeId);
+    const headers = { authorization: `Bearer ${key.key}` };
+    expect((await api.request('PUT', `/v1/customers/${s.customer.customerId}/contact-window`, { headers, body: { start: '10:00', end: '18:00' } })).statusCode).toBe(200);
+    expect((await api.request('PUT', `/v1/customers/${s.customer.customerId}/consents`, { headers, body: { consents: [{ channel: 'sms', purpose: 'marketing', granted: false }] } })).statusCode).toBe(200);
+    // The same consent again changes nothing, and records nothing.
+    expect((await api.request('PUT', `/v1/customers/${s.customer.customerId}/consents`, { headers, body: { consents: [{ channel: 'sms', purpose: 'marketing', granted: false }] } })).statusCode).toBe(200);
+    const rows = await trail(s.customer.customerId);
+    expect(rows.map((r) => [r.entity, r.action, r.actorKind, r.actorId])).toEqual([
+      ['customer', 'customer.contact-window', 'api-key', key.id],
+      ['consent', 'consent.change', 'api-key', key.id],
+    ]);
+    expect(rows[0]).toMatchObject({ before: { start: '00:00', end: '23:59' }, after: { start: '10:00', end: '18:00' } });
+    expect(rows[1]).toMatchObject({ before: { channel: 'sms', purpose: 'marketing', granted: null }, after: { granted: false, source: `api-key:${key.id}` } });
+  });
+});
+
 describe('GET /v1/audit', () => {
   it('filters by record, person and period, newest first, with keyset pages', async () => {
     const s = await seedTask();

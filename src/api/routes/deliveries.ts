@@ -4,6 +4,7 @@ import { initialLifecycleState, type LifecycleState } from '../../domain/lifecyc
 import { deliveryWhere } from '../../services/access';
 import { DeliveryInputSchema, recordDelivery } from '../../services/deliveries';
 import { stateQuery } from '../../workflows/contract';
+import { auditActorOf } from '../../services/audit';
 import { actorOf, assertCan } from '../auth';
 import { ErrorBodySchema, notFound } from '../errors';
 import type { ApiDeps } from '../server';
@@ -43,7 +44,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
   }, async (req, reply) => {
     // Deliveries come from the DMS: an API key (src/services/access.ts).
     assertCan(actorOf(req), 'delivery.create', req.body.storeId);
-    const recorded = await recordDelivery({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }, req.body, { maxAgeDays: config.DELIVERY_MAX_AGE_DAYS });
+    const recorded = await recordDelivery({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }, req.body, { maxAgeDays: config.DELIVERY_MAX_AGE_DAYS, actor: auditActorOf(actorOf(req)) });
     req.log.info({ deliveryId: recorded.id, storeId: recorded.storeId, created: recorded.created }, recorded.created ? 'delivery recorded' : 'delivery already recorded');
     // A workflow this request started is in its input's state: answer with it rather than query a
     // workflow that has not run yet (a query costs the server and a worker a round trip each).

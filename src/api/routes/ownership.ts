@@ -5,6 +5,7 @@ import { ContactWindowSchema } from '../../domain/contact-window';
 import { boundedDateTime } from '../../domain/dates';
 import { contactWindowChangedSignal, ownershipEndedSignal } from '../../workflows/contract';
 import { can, customerWhere, deliveryWhere } from '../../services/access';
+import { auditActorOf, recordAudit } from '../../services/audit';
 import { actorOf } from '../auth';
 import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors';
 import type { ApiDeps } from '../server';
@@ -70,7 +71,13 @@ export const ownershipRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db,
     if (!customer) throw notFound(`customer ${req.params.id}`);
     const window = req.body;
     // The sends and call-backs read the window from the customer; the workflows reschedule with it.
-    await db.customer.update({ where: { id: customer.id }, data: { contactWindowStart: window.start, contactWindowEnd: window.end } });
+    await db.$transaction(async (tx) => {
+      await tx.customer.update({ where: { id: customer.id }, data: { contactWindowStart: window.start, contactWindowEnd: window.end } });
+      await recordAudit(tx, {
+        actor: auditActorOf(actor), action: 'customer.contact-window', entity: 'customer', entityId: customer.id, storeId: customer.storeId,
+        before: { start: customer.contactWindowStart, end: customer.contactWindowEnd }, after: window,
+      });
+    });
     const deliveries = await db.delivery.findMany({ where: { customerId: customer.id, status: 'active' }, select: { workflowId: true } });
     let told = 0;
     for (const { workflowId } of deliveries) {
