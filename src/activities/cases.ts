@@ -193,7 +193,8 @@ export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 
     async notifyCaseOwner(input: { caseId: string; staffId: string; idempotencyKey: string }): Promise<{ sent: string[] }> {
       const c = await db.escalationCase.findUniqueOrThrow({ where: { id: input.caseId }, select: { id: true, storeId: true, reason: true, level: true, dueAt: true } });
       const staff = await db.staff.findUniqueOrThrow({ where: { id: input.staffId }, select: { email: true, phone: true } });
-      const { smsFromLevel } = await casePolicyOf(db, c.storeId, []);
+      const policy = await db.casePolicy.findUnique({ where: { storeId: c.storeId }, select: { smsFromLevel: true } });
+      const smsFromLevel = policy ? policy.smsFromLevel : DEFAULT_CASE_POLICY.smsFromLevel;
       const channels = [
         { channel: 'email' as const, to: staff.email, transport: deps.email },
         ...(smsFromLevel !== null && c.level >= smsFromLevel ? [{ channel: 'sms' as const, to: staff.phone, transport: deps.sms }] : []),
