@@ -90,6 +90,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ error: err.code ?? 'BadRequest', message: err.message });
     }
+    // Two requests inserted the same new record at once and this one lost: asking again finds it.
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      req.log.warn({ model: err.meta?.modelName }, 'lost a race to insert the same record');
+      return reply.status(409).send({ error: 'Conflict', message: 'another request wrote the same record at the same moment; send this one again' });
+    }
     const dependency = unavailableDependency(err);
     if (dependency) {
       // The error's name and code only: driver messages can quote the values of the statement.
