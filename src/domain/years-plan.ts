@@ -80,9 +80,10 @@ export const VehicleEventInputSchema = z.discriminatedUnion('kind', [
     work: z.array(safeText(200)).max(30).optional(),
   }),
   z.strictObject({ kind: z.literal('odometer'), readAt: boundedDateTime().describe('not in the future'), km: OdometerSchema }),
-  z.strictObject({ kind: z.literal('insurance-renewed'), expiresOn: boundedDate() }),
+  z.strictObject({ kind: z.literal('insurance-renewed'), expiresOn: boundedDate().describe('a policy taken out (the first one after delivery) or renewed: its expiry') }),
   z.strictObject({ kind: z.literal('inspection-passed'), nextDueOn: boundedDate() }),
   z.strictObject({ kind: z.literal('licence-renewed'), expiresOn: boundedDate() }),
+  z.strictObject({ kind: z.literal('owner-details'), birthday: BirthdaySchema.optional(), licenceExpiresOn: boundedDate().optional() }),
   z.strictObject({
     kind: z.enum(['sold', 'transferred', 'scrapped']).describe('the ownership ends; a new owner gets a new delivery'),
     endedAt: boundedDateTime().optional().describe('default: now; not in the future'),

@@ -427,7 +427,9 @@ export type VehicleEvent =
   | { kind: 'odometer'; readOn: string; km: number }
   | { kind: 'insurance-renewed'; expiresOn: string }
   | { kind: 'inspection-passed'; nextDueOn: string }
-  | { kind: 'licence-renewed'; expiresOn: string };
+  | { kind: 'licence-renewed'; expiresOn: string }
+  /** What the DMS learns about the owner later: a birthday ("MM-DD" or a date), a licence's expiry. */
+  | { kind: 'owner-details'; birthday?: string; licenceExpiresOn?: string };
 
 /** The most an odometer can show (the API's bound too). */
 export const MAX_ODOMETER_KM = 2_000_000;
@@ -435,6 +437,7 @@ const LOCAL_DATE = /^(20\d\d|2100)-\d\d-\d\d$/;
 
 /** Why the workflow could not apply this event, or null; the API refuses such events with a 400 first. */
 export function vehicleEventProblem(e: VehicleEvent): string | null {
+  if (e.kind === 'owner-details' && e.birthday !== undefined && !/^(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/.test(e.birthday)) return 'birthday must be MM-DD or YYYY-MM-DD';
   const dates = Object.entries(e).filter(([field]) => field.endsWith('On') || field === 'bookedFor');
   for (const [field, value] of dates) {
     if (typeof value !== 'string' || !LOCAL_DATE.test(value) || !DateTime.fromISO(value).isValid) return `${field} must be a date YYYY-MM-DD between 2000 and 2100`;
@@ -511,6 +514,21 @@ export function applyVehicleEvent(s: YearsState, ctx: YearsContext, e: VehicleEv
       if (s.licenceExpiresOn === e.expiresOn) break;
       s.licenceExpiresOn = e.expiresOn;
       replaceCycle(s, ctx, 'licence', today, at, changes);
+      break;
+    case 'owner-details':
+      // New facts, not renewals: the kinds are planned afresh, with no KPI row of their own.
+      if (e.birthday && e.birthday.slice(-5) !== s.birthday?.slice(-5)) {
+        s.birthday = e.birthday;
+        s.cycles = s.cycles.filter((c) => c.kind !== 'birthday');
+        const next = cycleAfter('birthday', s, ctx, today);
+        if (next) s.cycles.push(next);
+      }
+      if (e.licenceExpiresOn && e.licenceExpiresOn !== s.licenceExpiresOn) {
+        s.licenceExpiresOn = e.licenceExpiresOn;
+        s.cycles = s.cycles.filter((c) => c.kind !== 'licence');
+        const next = cycleAfter('licence', s, ctx, today);
+        if (next) s.cycles.push(next);
+      }
       break;
   }
   return changes;

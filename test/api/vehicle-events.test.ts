@@ -83,6 +83,7 @@ describe('DMS vehicle events', () => {
     ['a visit without its kind of work', { kind: 'service-visit', visitedAt: new Date().toISOString() }, ['maintenance']],
     ['work done with NUL in it', { kind: 'service-visit', visitedAt: new Date().toISOString(), maintenance: false, work: ['换\u0000油'] }, ['work.0']],
     ['an unknown field', { kind: 'odometer', readAt: new Date().toISOString(), km: 5, mileage: 5 }, ['(body)']],
+    ['a birthday that is no date', { kind: 'owner-details', birthday: '02-30x' }, ['birthday']],
   ])('%s is a 400 naming the field, and nothing reaches the workflow', async (_what, body, fields) => {
     const { deliveryId } = await seedCustomer(db, storeId, { deliveredAt });
     const before = temporal.sent.length;

@@ -130,6 +130,13 @@ describe('planning the years', () => {
     expect(touchDisposition(first, s, at('2027-03-10'))).toBe('skip');
   });
 
+  it('a birthday and a licence the DMS learns later are planned from then on', () => {
+    const s = initialYearsState({ model: 'Model Y' }, ctx, at('2027-03-10'));
+    expect(applyVehicleEvent(s, ctx, { kind: 'owner-details', birthday: '1990-04-02', licenceExpiresOn: '2029-01-15' }, at('2027-04-01'))).toEqual([]);
+    expect(s.cycles.filter((c) => c.kind === 'birthday' || c.kind === 'licence').map((c) => c.key)).toEqual(['birthday-2027-04-02', 'licence-2029-01-15']);
+    expect(vehicleEventProblem({ kind: 'owner-details', birthday: '13-01' })).toMatch(/^birthday/);
+  });
+
   it('birthdays on 29 February are greeted on the 28th in other years', () => {
     expect(nextYearly('1992-02-29', '2027-01-01')).toBe('2027-02-28');
     expect(nextYearly('02-29', '2028-01-01')).toBe('2028-02-29');
