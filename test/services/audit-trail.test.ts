@@ -2,6 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
 import { createFollowUpActivities } from '../../src/activities/follow-ups';
+import { recordAudit } from '../../src/services/audit';
 import type { Db } from '../../src/db/client';
 import { createTestDatabase } from '../helpers/db';
 import { adminKey, type Api, buildApi, recordingTemporal, seedCustomer, seedStore } from '../messaging/fixtures';
@@ -131,6 +132,18 @@ describe('GET /v1/audit', () => {
     expect(byPerson.json().entries).toHaveLength(3);
     const future = await api.request('GET', `/v1/audit?storeId=${s.storeId}&from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { headers });
     expect(future.json().entries).toEqual([]);
+  });
+
+  it('finds a person\'s changes by their login or by any of their staff rows, signed in or named on a task', async () => {
+    const s = await seedTask();
+    const login = await db.staffLogin.create({ data: { login: `li.ming.${s.storeId}`, passwordHash: 'not-a-real-hash' } });
+    await db.staff.update({ where: { id: s.consultant.id }, data: { loginId: login.id } });
+    await db.$transaction((tx) => recordAudit(tx, { actor: { kind: 'staff', id: login.id }, action: 'template.save', entity: 'template', entityId: 't-1', storeId: s.storeId }));
+    await run(activities.rescheduleFollowUp, { followUpId: s.followUpId, requestedAt: new Date(Date.now() + 5 * 3600_000).toISOString(), staffId: s.consultant.id });
+    for (const id of [login.id, s.consultant.id]) {
+      const { entries } = (await api.request('GET', `/v1/audit?actorId=${id}`, { headers: { authorization: `Bearer ${admin}` } })).json();
+      expect(entries.map((e: { action: string }) => e.action)).toEqual(['task.reschedule', 'template.save']);
+    }
   });
 
   it('answers another store\'s key with nothing of this store, refuses integration keys, and names bad fields', async () => {

@@ -23,6 +23,20 @@ const AuditRowSchema = z.object({
 });
 
 export const auditRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) => {
+  /**
+   * A person acts signed in (the log names their login) or is named on a task (their Staff row, one
+   * per store and role): either ID finds all of it.
+   */
+  async function samePerson(actorId: string): Promise<string[]> {
+    if (!z.uuid().safeParse(actorId).success) return [actorId];
+    const row = await db.staff.findUnique({ where: { id: actorId }, select: { loginId: true } });
+    // A staff row's login; else the ID is a login's (or a key's, which no staff row names).
+    const login = row ? row.loginId : actorId;
+    if (!login) return [actorId];
+    const rows = await db.staff.findMany({ where: { loginId: login }, select: { id: true } });
+    return [...new Set([actorId, login, ...rows.map((r) => r.id)])];
+  }
+
   app.get('/v1/audit', {
     schema: {
       tags: ['audit'],
@@ -31,7 +45,7 @@ export const auditRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
         storeId: StoreIdSchema.optional(),
         entity: z.enum(AUDIT_ENTITIES).optional().describe('the kind of record'),
         entityId: safeText(100).optional().describe('one record (with entity)'),
-        actorId: safeText(100).optional().describe('who made the changes: a staff member\'s or an API key\'s ID'),
+        actorId: safeText(100).optional().describe('who made the changes: an API key\'s ID, or a person\'s (their login or any of their staff rows)'),
         from: boundedDateTime().optional().describe('changes at or after this time'),
         to: boundedDateTime().optional().describe('changes before this time'),
         limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -49,7 +63,7 @@ export const auditRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
       ...actionScope(actor, 'audit.read', q.storeId),
       ...(q.entity ? { entity: q.entity } : {}),
       ...(q.entityId ? { entityId: q.entityId } : {}),
-      ...(q.actorId ? { actorId: q.actorId } : {}),
+      ...(q.actorId ? { actorId: { in: await samePerson(q.actorId) } } : {}),
       ...(q.from || q.to ? { at: { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lt: new Date(q.to) } : {}) } } : {}),
       // Keyset on the id, newest first: stable while rows are appended.
       ...(q.cursor ? { id: { lt: BigInt(q.cursor) } } : {}),
