@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'src/generated/', '.data/', '.tools/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'console/dist/', 'src/generated/', '.data/', '.tools/', 'coverage/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -8,6 +8,7 @@ import type { Db } from '../db/client';
 import { httpLoggerOptions } from '../logger';
 import { registerRequestTelemetry } from '../metrics-api';
 import { registerAuth } from './auth';
+import { consoleRoutes } from './console';
 import { type Dependency, ErrorBodySchema, registerErrorHandler, RETRY_AFTER_SECONDS } from './errors';
 import { auditRoutes } from './routes/audit';
 import { managerAuditRoutes } from './routes/audits';
@@ -99,6 +100,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(auditRoutes, deps);
   await app.register(managerAuditRoutes, deps);
   await app.register(storeSettingsRoutes, deps);
+  await app.register(consoleRoutes);
   return app;
 }
 

@@ -13,6 +13,7 @@ const DeliverySchema = z.object({
   id: z.string(),
   storeId: z.string(),
   workflowId: z.string(),
+  customerId: z.string(),
   vin: z.string(),
   deliveredAt: z.string(),
   status: z.string(),
@@ -82,7 +83,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
     });
     const state = known ?? (d.status === 'active' && d.workflowStartedAt ? await liveState(d.workflowId) : null);
     return {
-      id: d.id, storeId: d.storeId, workflowId: d.workflowId, vin: d.vehicle.vin, deliveredAt: d.deliveredAt.toISOString(),
+      id: d.id, storeId: d.storeId, workflowId: d.workflowId, customerId: d.customerId, vin: d.vehicle.vin, deliveredAt: d.deliveredAt.toISOString(),
       status: d.status, workflowStartedAt: d.workflowStartedAt?.toISOString() ?? null, planVersion: d.plan?.version ?? null,
       messages: d.messages.map((m) => ({
         id: m.id, channel: m.channel, templateKey: m.templateKey, transport: m.transport, status: m.status, body: m.body,

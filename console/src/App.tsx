@@ -1,0 +1,137 @@
+import { App as AntApp, Button, ConfigProvider, Form, Input, Layout, Menu, Result, Select, Space, Spin, Typography } from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import dayjs from 'dayjs';
+import 'dayjs/locale/zh-cn';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { api, problem } from './api/client';
+import { type Lang, LangContext, useT, WORDS } from './i18n';
+import { SessionContext, type Me } from './session';
+
+/** Pages load on first visit: the sign-in and the inbox stay small, ECharts comes with the dashboard only. */
+const pages = {
+  tasks: lazy(() => import('./pages/Tasks')),
+  cases: lazy(() => import('./pages/Cases')),
+  dashboard: lazy(() => import('./pages/Dashboard')),
+  vehicle: lazy(() => import('./pages/Vehicle')),
+  settings: lazy(() => import('./pages/Settings')),
+};
+type Page = keyof typeof pages;
+
+const MANAGERS = ['manager', 'general_manager'];
+const DESK = ['cr_specialist', ...MANAGERS];
+
+/** Hash routes (#/cases/<id>): the server serves one index.html and needs no fallback. */
+function useRoute(): [Page, string | undefined] {
+  const read = () => {
+    const [page, id] = window.location.hash.replace(/^#\/?/, '').split('/');
+    return [(page in pages ? page : 'tasks') as Page, id ? decodeURIComponent(id) : undefined] as [Page, string | undefined];
+  };
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onChange = () => setRoute(read());
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+export function App() {
+  const [lang, setLangState] = useState<Lang>(() => (localStorage.getItem('huifang.lang') === 'en' ? 'en' : 'zh'));
+  const setLang = useCallback((l: Lang) => {
+    localStorage.setItem('huifang.lang', l);
+    document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+    dayjs.locale(l === 'zh' ? 'zh-cn' : 'en');
+    setLangState(l);
+  }, []);
+  useEffect(() => setLang(lang), [lang, setLang]);
+  const langValue = useMemo(() => ({ lang, t: WORDS[lang], setLang }), [lang, setLang]);
+  return (
+    <LangContext.Provider value={langValue}>
+      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ token: { colorPrimary: '#1456c8', colorInfo: '#1456c8', colorLink: '#1456c8', colorTextSecondary: 'rgba(0,0,0,0.68)', colorTextDescription: 'rgba(0,0,0,0.62)' } }}>
+        <AntApp>
+          <Shell />
+        </AntApp>
+      </ConfigProvider>
+    </LangContext.Provider>
+  );
+}
+
+function Shell() {
+  const { t, lang, setLang } = useT();
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const [storeId, setStoreId] = useState<string>();
+  const [page, id] = useRoute();
+  const load = useCallback(async () => {
+    const { data } = await api.GET('/v1/auth/me');
+    setMe(data ?? null);
+    setStoreId((s) => s ?? data?.memberships[0]?.storeId);
+  }, []);
+  useEffect(() => void load(), [load]);
+
+  if (me === undefined) return <Spin fullscreen />;
+  if (me === null) return <SignIn onDone={load} />;
+  const roles = me.memberships.filter((m) => m.storeId === storeId).map((m) => m.role);
+  const items = [
+    { key: 'tasks', label: t.tasks },
+    { key: 'cases', label: t.cases, show: roles.some((r) => DESK.includes(r)) },
+    { key: 'dashboard', label: t.dashboard, show: roles.some((r) => DESK.includes(r) || r === 'supervisor') },
+    { key: 'settings', label: t.settings, show: roles.some((r) => MANAGERS.includes(r)) },
+  ].filter((i) => i.show !== false).map(({ key, label }) => ({ key, label: <a href={`#/${key}`}>{label}</a> }));
+  const Current = pages[page];
+  const stores = [...new Set(me.memberships.map((m) => m.storeId))];
+  const signOut = async () => {
+    await api.POST('/v1/auth/sign-out');
+    setMe(null);
+  };
+  return (
+    <SessionContext.Provider value={{ me, storeId: storeId!, roles }}>
+      <Layout style={{ minHeight: '100vh' }}>
+        <Layout.Header style={{ display: 'flex', alignItems: 'center', gap: 12, paddingInline: 16, flexWrap: 'wrap', height: 'auto', minHeight: 64 }}>
+          <Typography.Title level={1} style={{ color: '#fff', margin: 0, fontSize: 18, whiteSpace: 'nowrap' }}>{t.title}</Typography.Title>
+          <Menu theme="dark" mode="horizontal" selectedKeys={[page]} items={items} style={{ flex: 1, minWidth: 120 }} aria-label={t.title} />
+          <Space wrap>
+            {stores.length > 1 && <Select aria-label={t.store} value={storeId} onChange={setStoreId} options={stores.map((s) => ({ value: s, label: s }))} />}
+            <Typography.Text style={{ color: '#fff' }}>{me.memberships.find((m) => m.storeId === storeId)?.name}</Typography.Text>
+            <Button size="small" onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}>{t.language}</Button>
+            <Button size="small" onClick={signOut}>{t.signOut}</Button>
+          </Space>
+        </Layout.Header>
+        <Layout.Content style={{ padding: 16 }}>
+          <main>
+            <Suspense fallback={<Spin />}>
+              <Current id={id} key={`${page}/${storeId}`} />
+            </Suspense>
+          </main>
+        </Layout.Content>
+      </Layout>
+    </SessionContext.Provider>
+  );
+}
+
+function SignIn({ onDone }: { onDone: () => void }) {
+  const { t, lang, setLang } = useT();
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (values: { login: string; password: string }) => {
+    setBusy(true);
+    const { error: failed } = await api.POST('/v1/auth/sign-in', { body: { ...values, session: 'cookie' } });
+    setBusy(false);
+    if (failed) setError(failed.error === 'Unauthorized' ? t.wrongLogin : problem(failed));
+    else onDone();
+  };
+  return (
+    <main style={{ maxWidth: 360, margin: '12vh auto', padding: 16 }}>
+      <Typography.Title level={1} style={{ fontSize: 24 }}>{t.title}</Typography.Title>
+      <Form layout="vertical" onFinish={submit} requiredMark={false}>
+        <Form.Item label={t.login} name="login" rules={[{ required: true }]}><Input autoComplete="username" /></Form.Item>
+        <Form.Item label={t.password} name="password" rules={[{ required: true }]}><Input.Password autoComplete="current-password" /></Form.Item>
+        {error && <Result status="warning" title={error} style={{ padding: 8 }} />}
+        <Space>
+          <Button type="primary" htmlType="submit" loading={busy}>{t.signIn}</Button>
+          <Button onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}>{t.language}</Button>
+        </Space>
+      </Form>
+    </main>
+  );
+}

@@ -1,0 +1,53 @@
+import { createContext, useContext } from 'react';
+
+/** The console's words: zh-CN first, English as the switch. */
+const zh = {
+  title: '汇访控制台', signIn: '登录', login: '登录名', password: '密码', signOut: '退出', wrongLogin: '登录名或密码错误',
+  tasks: '我的任务', cases: '客诉工单', dashboard: '经理看板', vehicle: '车辆', settings: '门店设置', language: 'English',
+  dueNow: '当前待办', overdue: '已逾期', upcoming: '即将到期', store: '门店', empty: '暂无数据',
+  customer: '客户', window: '联系时段', checklist: '回访要点', requiredWindow: '规定回访时间', requested: '客户约定时间', attempts: '拨打次数',
+  history: '历史联系与短信', outcome: '记录结果', reached: '已接通', satisfied: '满意', csat: '满意度 (1-5)', nps: '推荐度 (0-10)',
+  promisesKept: '承诺已兑现', complaint: '投诉内容', contactDataCorrect: '联系资料正确', correctedPhone: '更正手机号', note: '备注', save: '提交',
+  reschedule: '改约时间', claim: '认领', reassign: '转派', assignee: '负责人', yes: '是', no: '否', saved: '已保存', caseOpened: '已生成客诉工单',
+  level: '升级层级', deadline: '时限', workingLeft: '剩余工作时间', timeline: '处理记录', acknowledge: '确认受理', addNote: '添加备注',
+  resolve: '结案', reopen: '重新打开', rootCause: '根本原因', confirmedVia: '客户确认方式', resolution: '处理结果', reason: '原因', status: '状态',
+  opened: '创建时间', kpi: '指标', numerator: '分子', denominator: '分母', rate: '比率', trend: '趋势', week: '按周', month: '按月',
+  ranking: '排名', rows: '明细', exportXlsx: '导出 Excel', overdueLists: '逾期清单', staffMember: '员工', vin: '车架号', model: '车型',
+  schedule: '回访计划', messages: '短信', followUps: '回访', consents: '授权', plan: '联系计划', templates: '模板', hours: '营业时间与节假日',
+  staff: '员工', segments: '条短信', unknownVariable: '未知变量', preview: '预览', close: '关闭', period: '期间', minutes: '分钟', hoursShort: '小时',
+  overdueBy: '已超时', level1: 'CR 专员', level2: '销售经理', level3: '总经理', open: '打开', noAccess: '无法打开此记录',
+};
+/** Codes the API answers (reasons, statuses, timeline events), as people read them. */
+const zhCodes: Record<string, string> = {
+  dissatisfied: '不满意', complaint: '投诉', 'customer-reply': '客户回复求助', 'data-fix': '资料需更正', manual: '人工创建',
+  open: '处理中', resolved: '已解决', closed: '已关闭', all: '全部', opened: '创建', escalated: '升级', acknowledged: '已受理', note: '备注',
+  reassigned: '转派', reopened: '重新打开', done_on_time: '按时完成', done_late: '逾期完成', missed: '漏访', failed: '失败', cancelled: '已取消',
+  delivered: '已送达', sent: '已发送', queued: '排队中', undelivered: '未送达', expired: '已过期', due: '待办', done: '已完成', scheduled: '计划中',
+};
+type Words = typeof zh;
+const en: Words = {
+  title: 'Huifang console', signIn: 'Sign in', login: 'Login', password: 'Password', signOut: 'Sign out', wrongLogin: 'Wrong login or password',
+  tasks: 'My tasks', cases: 'Case desk', dashboard: 'Dashboard', vehicle: 'Vehicle', settings: 'Store settings', language: '中文',
+  dueNow: 'Due now', overdue: 'Overdue', upcoming: 'Upcoming', store: 'Store', empty: 'Nothing here',
+  customer: 'Customer', window: 'Contact window', checklist: 'Points to mention', requiredWindow: 'Required window', requested: 'Customer asked for', attempts: 'Attempts',
+  history: 'Earlier contacts and messages', outcome: 'Record the outcome', reached: 'Reached', satisfied: 'Satisfied', csat: 'CSAT (1-5)', nps: 'NPS (0-10)',
+  promisesKept: 'Promises kept', complaint: 'Complaint', contactDataCorrect: 'Contact data correct', correctedPhone: 'Corrected mobile', note: 'Note', save: 'Submit',
+  reschedule: 'Reschedule', claim: 'Claim', reassign: 'Reassign', assignee: 'Owner', yes: 'Yes', no: 'No', saved: 'Saved', caseOpened: 'A case was opened',
+  level: 'Level', deadline: 'Deadline', workingLeft: 'Working time left', timeline: 'Timeline', acknowledge: 'Acknowledge', addNote: 'Add note',
+  resolve: 'Resolve', reopen: 'Reopen', rootCause: 'Root cause', confirmedVia: 'Customer confirmed via', resolution: 'Resolution', reason: 'Reason', status: 'Status',
+  opened: 'Opened', kpi: 'KPI', numerator: 'Numerator', denominator: 'Denominator', rate: 'Rate', trend: 'Trend', week: 'Weekly', month: 'Monthly',
+  ranking: 'Ranking', rows: 'Rows', exportXlsx: 'Export to Excel', overdueLists: 'Overdue', staffMember: 'Staff member', vin: 'VIN', model: 'Model',
+  schedule: 'Schedule', messages: 'Messages', followUps: 'Follow-ups', consents: 'Consents', plan: 'Contact plan', templates: 'Templates', hours: 'Working hours and holidays',
+  staff: 'Staff', segments: 'SMS segments', unknownVariable: 'Unknown variable', preview: 'Preview', close: 'Close', period: 'Period', minutes: 'min', hoursShort: 'h',
+  overdueBy: 'Overdue by', level1: 'CR specialist', level2: 'Sales manager', level3: 'General manager', open: 'Open', noAccess: 'This record cannot be opened',
+};
+export const WORDS = { zh, en };
+const CODES: Record<keyof typeof WORDS, Record<string, string>> = { zh: zhCodes, en: {} };
+export type Lang = keyof typeof WORDS;
+export const LangContext = createContext<{ lang: Lang; t: Words; setLang: (l: Lang) => void }>({ lang: 'zh', t: zh, setLang: () => undefined });
+export const useT = () => {
+  const value = useContext(LangContext);
+  /** A code's words in the current language (English shows the code itself). */
+  const code = (c: string) => CODES[value.lang][c] ?? c;
+  return { ...value, code };
+};

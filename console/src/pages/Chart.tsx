@@ -1,0 +1,22 @@
+import { LineChart } from 'echarts/charts';
+import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
+import * as echarts from 'echarts/core';
+import { CanvasRenderer } from 'echarts/renderers';
+import ReactEChartsCore from 'echarts-for-react/lib/core';
+
+// Only the parts the trend uses: the rest of ECharts stays out of the bundle.
+echarts.use([LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+
+/** A trend: one line per series over the periods' labels, rates in percent. */
+export default function TrendChart({ labels, series, title }: { labels: string[]; series: { name: string; data: (number | null)[] }[]; title: string }) {
+  return (
+    <div role="img" aria-label={title}>
+      <ReactEChartsCore echarts={echarts} style={{ height: 280 }} notMerge
+        option={{
+          tooltip: { trigger: 'axis' }, legend: { type: 'scroll', bottom: 0 }, grid: { left: 40, right: 16, top: 16, bottom: 48 },
+          xAxis: { type: 'category', data: labels }, yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
+          series: series.map((s) => ({ ...s, type: 'line', connectNulls: true })),
+        }} />
+    </div>
+  );
+}

@@ -1,0 +1,50 @@
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+/**
+ * Debian's Chromium for the console's browser tests (Playwright's own download is not reachable
+ * here): installed with apt when the tests run as root on a fresh machine, else one line saying how.
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = path.resolve(__dirname, '..', '..');
+/** Screenshots of failed steps (git-ignored). */
+export const FAILURES_DIR = path.join(ROOT, 'test-results', 'console');
+export const SCREENSHOTS_DIR = path.join(ROOT, 'docs', 'screenshots');
+
+export function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`no Chromium at ${CHROMIUM}: run "sudo apt-get install -y chromium fonts-noto-cjk" (or set CHROMIUM_PATH)`);
+  }
+  execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk', { stdio: 'inherit', timeout: 600_000 });
+}
+
+export function launch(): Promise<Browser> {
+  ensureChromium();
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}
+
+/** Runs a step; when it fails, the page as it was is kept in test-results/console/<name>.png. */
+export async function step<T>(page: Page, name: string, run: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    const result = await run();
+    if (process.env.CONSOLE_TEST_TIMES) console.log(`${name}: ${Date.now() - started} ms`);
+    return result;
+  } catch (err) {
+    mkdirSync(FAILURES_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(FAILURES_DIR, `${name}.png`), fullPage: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The serious and critical accessibility violations axe-core finds on the page as it is now. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
