@@ -73,8 +73,11 @@ export async function escalationCase(input: CaseInput): Promise<CaseState> {
   };
   const event = (kind: CaseEventInput['kind'], actor: CaseActor, rest: Partial<CaseEventInput> = {}): CaseEventInput =>
     ({ caseId: state.caseId, eventKey: key(state.events++), kind, actor, at: now(), ...rest });
-  const notify = (staffId: string | null, eventKey: string) =>
-    staffId ? notifying.notifyCaseOwner({ caseId: state.caseId, staffId, idempotencyKey: `${eventKey}:notify` }) : undefined;
+  /** Owners to tell, sent by the main loop: an update or a climb never waits on the mail server. */
+  const notices: { staffId: string; idempotencyKey: string }[] = [];
+  const notify = (staffId: string | null, eventKey: string) => {
+    if (staffId) notices.push({ staffId, idempotencyKey: `${eventKey}:notify` });
+  };
 
   /** An action of the desk: checked when it arrives and again when its turn comes. */
   function action<R extends { actor: CaseActor }>(name: CaseAction, run: (req: R) => Promise<void>, assigneeOf?: (req: R) => string) {
@@ -106,7 +109,7 @@ export async function escalationCase(input: CaseInput): Promise<CaseState> {
     const e = event('reassigned', actor, { detail: note });
     await answering.assignCase({ ...e, assigneeId });
     state.assigneeId = assigneeId;
-    await notify(assigneeId, e.eventKey);
+    notify(assigneeId, e.eventKey);
   }, (req) => req.assigneeId);
   setHandler(reassignCaseUpdate, reassign.handler, { validator: reassign.validator });
 
@@ -131,7 +134,7 @@ export async function escalationCase(input: CaseInput): Promise<CaseState> {
     });
     await answering.recordCaseEvent(e);
     Object.assign(state, { status: 'open', ...deadlines, acknowledgedAt: null, resolvedAt: null, passed: { respond: false, resolve: false } });
-    await notify(state.assigneeId, e.eventKey);
+    notify(state.assigneeId, e.eventKey);
   });
   setHandler(reopenCaseUpdate, reopen.handler, { validator: reopen.validator });
 
@@ -149,17 +152,20 @@ export async function escalationCase(input: CaseInput): Promise<CaseState> {
     const e = event('escalated', 'system', { detail });
     const { assigneeId } = await steps.escalateCase({ ...e, level });
     Object.assign(state, { level, assigneeId });
-    await notify(assigneeId, e.eventKey);
+    notify(assigneeId, e.eventKey);
   }
 
-  if (!input.carried) await notify(state.assigneeId, key(0));
+  if (!input.carried) notify(state.assigneeId, key(0));
 
   while (state.status !== 'closed') {
+    // Told in order, outside the lock: the desk's actions go on meanwhile.
+    for (let n = notices.shift(); n; n = notices.shift()) await notifying.notifyCaseOwner({ caseId: state.caseId, ...n });
     const seen = version;
     const deadline = runningDeadline(state);
     const until = deadline ? Date.parse(deadline.at) : state.status === 'resolved' ? Date.parse(state.resolvedAt!) + REOPEN_PERIOD_MS : null;
     const ms = until === null ? null : until - Date.now();
-    const woken = ms === null ? await condition(() => version !== seen) : ms > 0 && (await condition(() => version !== seen, ms));
+    const changed = () => version !== seen || notices.length > 0;
+    const woken = ms === null ? await condition(changed) : ms > 0 && (await condition(changed, ms));
     if (!woken) {
       if (deadline) await oneAtATime(() => deadlinePassed(deadline.kind, deadline.at));
       else await oneAtATime(async () => {
@@ -170,9 +176,11 @@ export async function escalationCase(input: CaseInput): Promise<CaseState> {
     }
     if (workflowInfo().continueAsNewSuggested) {
       await condition(() => allHandlersFinished() && !busy);
-      await continueAsNew<typeof escalationCase>({ ...input, carried: state });
+      // Owners still to tell are told first (the next round), so a new run never drops them.
+      if (notices.length === 0) await continueAsNew<typeof escalationCase>({ ...input, carried: state });
     }
   }
   await condition(allHandlersFinished);
+  for (let n = notices.shift(); n; n = notices.shift()) await notifying.notifyCaseOwner({ caseId: state.caseId, ...n });
   return state;
 }

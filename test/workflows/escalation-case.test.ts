@@ -48,8 +48,18 @@ const sent: { channel: 'email' | 'sms'; message: OutboundMessage }[] = [];
 const staff: Record<string, Record<'cr' | 'manager' | 'gm' | 'other', string>> = {};
 const deliveries: Record<string, string> = {};
 
+/** While true, the mail server refuses every connection (a retryable failure). */
+let mailDown = false;
+
 function recorder(channel: 'email' | 'sms'): Transport {
-  return { name: 'outbox', send: async (message) => (sent.push({ channel, message }), { providerId: `${channel}-${sent.length}` }) };
+  return {
+    name: 'outbox',
+    send: async (message) => {
+      if (mailDown && channel === 'email') throw new Error('connect ECONNREFUSED 127.0.0.1:25');
+      sent.push({ channel, message });
+      return { providerId: `${channel}-${sent.length}` };
+    },
+  };
 }
 
 async function seedStore(id: string, openingHours: unknown, calendars: { year: number; holidays: unknown[]; workdays: unknown[] }[]) {
@@ -283,5 +293,18 @@ describe('the desk\'s actions on one case', () => {
     expect(await startMissingCaseWorkflows({ db, temporal: env.client, taskQueue }, { graceMs: 60_000 })).toBe(1);
     await settled(opened.caseId, (r) => r.respondBy !== null);
     expect(await startMissingCaseWorkflows({ db, temporal: env.client, taskQueue }, { graceMs: 60_000 })).toBe(0);
+  });
+
+  it('a mail server that is down delays the new owner\'s email, never the desk\'s actions', async () => {
+    const { caseId, handle } = await openCase(ALWAYS);
+    await settled(caseId, (r) => r.respondBy !== null);
+    mailDown = true;
+    const before = mailTo(staff[ALWAYS].manager).length;
+    await handle.executeUpdate(reassignCaseUpdate, { args: [{ actor: DESK, assigneeId: staff[ALWAYS].manager }] });
+    await handle.executeUpdate(addCaseNoteUpdate, { args: [{ actor: DESK, note: '邮件服务器故障期间' }] });
+    expect(await kinds(caseId)).toEqual(['opened', 'reassigned', 'note']);
+    mailDown = false;
+    await skip(5 * 60_000);
+    await settled(caseId, () => mailTo(staff[ALWAYS].manager).length === before + 1);
   });
 });
