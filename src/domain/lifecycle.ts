@@ -6,7 +6,7 @@
 import type { ContactWindow } from './local-time';
 import type { MessageStep, PlanStep } from './plan';
 import { schedulePlan } from './schedule';
-import type { VehicleFacts, YearsCallRole, YearsPlan, YearsState } from './years';
+import { type VehicleFacts, vehicleFactsProblem, type YearsCallRole, type YearsPlan, type YearsState } from './years';
 
 export interface LifecycleInput {
   deliveryId: string;
@@ -84,6 +84,8 @@ export function lifecycleInputProblem(input: LifecycleInput): string | null {
   const delivered = Date.parse(input.deliveredAt);
   if (!(delivered >= EARLIEST_MS && delivered < LATEST_MS)) return `deliveredAt ${input.deliveredAt} is not a date between 2000 and 2100`;
   if (input.plan.steps.length === 0) return 'the plan has no steps';
+  const facts = input.vehicle && vehicleFactsProblem(input.vehicle);
+  if (facts) return facts;
   const state = initialLifecycleState(input);
   const bad = state.steps.find((s) => !(Date.parse(s.dueEnd) < LATEST_MS) || !(Date.parse(s.dueStart) >= EARLIEST_MS));
   return bad ? `step ${bad.key} falls outside 2000-2100` : null;

@@ -449,6 +449,19 @@ export function vehicleEventProblem(e: VehicleEvent): string | null {
   return null;
 }
 
+/** Why the workflow could not plan from these facts, or null (the API and the importer check them first with zod). */
+export function vehicleFactsProblem(f: VehicleFacts): string | null {
+  const dated = { lastServiceOn: f.lastServiceOn, insuranceExpiresOn: f.insuranceExpiresOn, inspectionDueOn: f.inspectionDueOn, licenceExpiresOn: f.licenceExpiresOn };
+  for (const [field, value] of Object.entries(dated)) {
+    if (value !== undefined && !(LOCAL_DATE.test(value) && DateTime.fromISO(value).isValid)) return `vehicle.${field} must be a date YYYY-MM-DD between 2000 and 2100`;
+  }
+  if (f.birthday !== undefined && !/^(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/.test(f.birthday)) return 'vehicle.birthday must be MM-DD or YYYY-MM-DD';
+  const kms = [f.deliveryOdometerKm, ...(f.readings ?? []).map((r) => r.km)];
+  if (kms.some((km) => km !== undefined && !(Number.isInteger(km) && km >= 0 && km <= MAX_ODOMETER_KM))) return `vehicle odometer readings must be whole km from 0 to ${MAX_ODOMETER_KM}`;
+  if ((f.readings ?? []).some((r) => !(LOCAL_DATE.test(r.on) && DateTime.fromISO(r.on).isValid))) return 'vehicle.readings dates must be YYYY-MM-DD between 2000 and 2100';
+  return null;
+}
+
 function replaceCycle(s: YearsState, ctx: YearsContext, kind: Exclude<YearsKind, 'post-service'>, today: string, at: string, ended: CycleChange[]): void {
   const current = s.cycles.find((c) => c.kind === kind);
   if (current) {

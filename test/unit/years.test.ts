@@ -15,6 +15,7 @@ import {
   serviceInterval,
   touchDisposition,
   vehicleEventProblem,
+  vehicleFactsProblem,
   withReading,
   YearsContext,
 } from '../../src/domain/years';
@@ -141,6 +142,12 @@ describe('planning the years', () => {
     expect(nextYearly('1992-02-29', '2027-01-01')).toBe('2027-02-28');
     expect(nextYearly('02-29', '2028-01-01')).toBe('2028-02-29');
     expect(nextYearly('07-01', '2027-07-02')).toBe('2028-07-01');
+  });
+
+  it('names the field of vehicle facts it could not plan from (an importer\'s bad row)', () => {
+    expect(vehicleFactsProblem({ model: 'X', insuranceExpiresOn: '2027-02-30' })).toMatch(/^vehicle.insuranceExpiresOn/);
+    expect(vehicleFactsProblem({ model: 'X', readings: [{ on: '2027-01-01', km: -3 }] })).toMatch(/odometer/);
+    expect(vehicleFactsProblem({ model: 'X', birthday: '1990-02-29', lastServiceOn: '2026-12-01' })).toBeNull();
   });
 
   it('names the field of an event it could not apply', () => {
