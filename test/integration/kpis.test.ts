@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { recordingTemporal } from '../messaging/fixtures';
 import { DateTime } from 'luxon';
 import { buildServer } from '../../src/api/server';
 import { createApiKey, createStore } from '../../src/services/stores';
@@ -171,7 +171,7 @@ beforeAll(async () => {
   await seedFollowUp('F21', { delivery: 'D6', assignee: 'dave', dueEnd: '2026-03-06T12:00:00+06:00', status: 'missed' });
   await seedFollowUp('F22', { delivery: 'D6', assignee: 'dave', survey: true, dueEnd: '2026-03-10T12:00:00+06:00', status: 'done_on_time', ...yes, csat: 4, nps: 5, ...wrong });
 
-  app = await buildServer({ config: parseConfig({ LOG_LEVEL: 'silent' }), db, temporal: {} as Client });
+  app = await buildServer({ config: parseConfig({ LOG_LEVEL: 'silent' }), db, temporal: recordingTemporal().client });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { recordingTemporal } from '../messaging/fixtures';
 import { buildServer } from '../../src/api/server';
 import { createApiKey, createStore } from '../../src/services/stores';
 import { parseConfig } from '../../src/config';
@@ -14,7 +14,7 @@ beforeAll(async () => {
   await createStore(env.db, { id: 'sh-a', name: 'Store A', timeZone: 'Asia/Shanghai', serviceHotline: '400-800-1234' }, 'test');
   await createStore(env.db, { id: 'sh-b', name: 'Store B', timeZone: 'Asia/Shanghai', serviceHotline: '400-800-1234' }, 'test');
   key = (await createApiKey(env.db, { name: 'admin', role: 'admin', storeId: null })).key;
-  app = await buildServer({ config: parseConfig({ LOG_LEVEL: 'silent' }), db: env.db, temporal: {} as Client });
+  app = await buildServer({ config: parseConfig({ LOG_LEVEL: 'silent' }), db: env.db, temporal: recordingTemporal().client });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 

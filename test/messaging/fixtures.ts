@@ -82,17 +82,22 @@ export interface SentUpdate {
 }
 
 /**
- * A Temporal client that records signals and updates (accepting every update, answering none);
+ * A Temporal client that records workflow starts, signals and updates (accepting every update, answering none);
  * workflows listed as closed answer as Temporal does.
  */
-export function recordingTemporal(closed: ReadonlySet<string> = new Set()): { client: Client; signals: SentSignal[]; updates: SentUpdate[] } {
+export function recordingTemporal(closed: ReadonlySet<string> = new Set()): { client: Client; signals: SentSignal[]; updates: SentUpdate[]; started: string[] } {
   const signals: SentSignal[] = [];
   const updates: SentUpdate[] = [];
+  const started: string[] = [];
   const notFound = (workflowId: string) => new WorkflowNotFoundError('workflow execution already completed', workflowId, undefined);
   const client = {
     // The API gives each request's Temporal calls a deadline; this client answers at once.
     withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
     workflow: {
+      start: async (_type: string, opts: { workflowId: string }) => {
+        started.push(opts.workflowId);
+        return { workflowId: opts.workflowId };
+      },
       getHandle: (workflowId: string) => ({
         signal: async (name: string, arg: unknown) => {
           if (closed.has(workflowId)) throw notFound(workflowId);
@@ -106,7 +111,7 @@ export function recordingTemporal(closed: ReadonlySet<string> = new Set()): { cl
       }),
     },
   } as unknown as Client;
-  return { client, signals, updates };
+  return { client, signals, updates, started };
 }
 
 export interface Api {
