@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { boundedDateTime } from '../../domain/dates';
+import { boundedDateTime, inSaneRange } from '../../domain/dates';
 import { requestedTimeProblem } from '../../domain/lifecycle';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -11,6 +11,7 @@ import { type AuditActor, auditActorOf, recordAudit } from '../../services/audit
 import { mayReassignTo, membershipAt, taskSql, taskWhere } from '../../services/access';
 import { Actor, actorOf, assertStoreAccess } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors';
+import { StoreIdSchema } from '../params';
 import type { ApiDeps } from '../server';
 
 /**
@@ -154,7 +155,7 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     schema: {
       tags: ['tasks'], summary: 'Call tasks: a staff member\'s inbox with assigneeId, a store\'s with storeId',
       querystring: z.object({
-        storeId: z.string().optional(),
+        storeId: StoreIdSchema.optional(),
         assigneeId: z.uuid().optional(),
         status: z.enum(['open', 'closed', 'all']).default('open'),
         due: z.enum(['overdue', 'today', 'upcoming', 'any']).default('any'),
@@ -171,7 +172,7 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     if (q.storeId) assertStoreAccess(actor, q.storeId);
     // Keyset pagination on (dueEnd, id): stable while tasks are being completed.
     const [cursorDue, cursorId] = q.cursor ? q.cursor.split('_') : [];
-    if (q.cursor && (!cursorId || Number.isNaN(Date.parse(cursorDue)) || !z.uuid().safeParse(cursorId).success)) throw badRequest('cursor', 'not a cursor this API returned');
+    if (q.cursor && (!cursorId || !inSaneRange(new Date(cursorDue)) || !z.uuid().safeParse(cursorId).success)) throw badRequest('cursor', 'not a cursor this API returned');
     // One statement with its joins (Prisma's include would be four queries, each compiled anew):
     // the inbox is the busiest read of the API. Indexes: (assigneeId, status, dueEnd), (storeId, status, dueEnd).
     const conditions = [
