@@ -10,6 +10,7 @@
  */
 import { runCases } from './cases';
 import { runCluster } from './cluster';
+import { runConsole } from './console';
 import { runIdle } from './idle';
 import { runImport } from './import';
 import { runInbox } from './inbox';
@@ -25,8 +26,9 @@ const BENCHMARKS: Record<string, { title: string; run: (args: BenchArgs) => Prom
   cases: { title: 'CR desk', run: runCases },
   cluster: { title: 'Cluster throughput', run: runCluster },
   import: { title: 'Import throughput', run: runImport },
+  console: { title: 'Staff console', run: runConsole },
 };
-const DEFAULT_SET = ['ingest', 'idle', 'kpi', 'inbox', 'cases', 'import'];
+const DEFAULT_SET = ['ingest', 'idle', 'kpi', 'inbox', 'cases', 'import', 'console'];
 
 async function run(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -17,6 +17,8 @@ const pages = {
   settings: lazy(() => import('./pages/Settings')),
 };
 type Page = keyof typeof pages;
+// Most visits open the inbox: fetch its code while the session is being checked.
+void import('./pages/Tasks');
 
 const MANAGERS = ['manager', 'general_manager'];
 const DESK = ['cr_specialist', ...MANAGERS];

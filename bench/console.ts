@@ -1,0 +1,88 @@
+/**
+ * The staff console's first load on localhost: a signed-in CR specialist opens /console/ in a
+ * fresh browser (empty cache) and the inbox is interactive (its table rendered, the main thread
+ * quiet); and the JavaScript the page needs before that, gzipped — what index.html loads (the
+ * sign-in page) and what the first inbox view adds. Debian's Chromium, as the tests use it.
+ *
+ *   node --import tsx bench/console.ts [--quick]
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { consoleIsStale, ensureConsoleBuilt } from '../scripts/console-build';
+import { CONSOLE_DIST } from '../src/api/console';
+import { createDb } from '../src/db/client';
+import { hashPassword } from '../src/services/sessions';
+import { CHROMIUM, ensureChromium } from '../test/console/browser';
+import { BenchArgs, createStores, log, main, ms, percentile, Row, startBenchStack, verdict } from './lib';
+
+const GOAL_TTI_MS = 1000;
+const GOAL_INITIAL_KB = 300;
+const STORE = 'bench-console';
+const PASSWORD = 'bench-console-password';
+
+const gzipKb = (files: string[]) => files.reduce((sum, f) => sum + gzipSync(readFileSync(path.join(CONSOLE_DIST, f))).length, 0) / 1024;
+
+export async function runConsole(args: BenchArgs): Promise<{ rows: Row[]; details: string }> {
+  const stale = consoleIsStale();
+  const buildMs = await ensureConsoleBuilt();
+  if (stale) log(`console: built in ${(buildMs / 1000).toFixed(1)} s`);
+  ensureChromium();
+  const runs = args.quick ? 3 : 7;
+  const bs = await startBenchStack('console', args, { skip: ['worker'] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    await createStores(bs.databaseUrl, [STORE]);
+    const db = createDb(bs.databaseUrl, 1);
+    try {
+      const login = await db.staffLogin.create({ data: { login: 'bench-cr', passwordHash: await hashPassword(PASSWORD) } });
+      await db.staff.create({ data: { storeId: STORE, externalId: 'CR-1', name: '孙丽', role: 'cr_specialist', loginId: login.id } });
+    } finally {
+      await db.$disconnect();
+    }
+    const base = `http://${bs.stack.env.API_HOST ?? '127.0.0.1'}:${bs.stack.env.API_PORT}`;
+    const signIn = await fetch(`${base}/v1/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'bench-cr', password: PASSWORD }) });
+    const cookie = /^([^=]+)=([^;]+)/.exec(signIn.headers.get('set-cookie') ?? '');
+    if (!cookie) throw new Error(`sign-in: ${signIn.status}`);
+
+    const indexHtml = readFileSync(path.join(CONSOLE_DIST, 'index.html'), 'utf8');
+    const initial = [...indexHtml.matchAll(/\/console\/(assets\/[^"]+\.js)/g)].map((m) => m[1]);
+    const times: number[] = [];
+    let inboxFiles: string[] = [];
+    for (let i = 0; i < runs; i++) {
+      // A new context each time: an empty cache, as a first visit.
+      const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+      await context.addCookies([{ name: cookie[1], value: cookie[2], url: base }]);
+      const page = await context.newPage();
+      const scripts = new Set<string>();
+      page.on('response', (r) => {
+        const m = /\/console\/(assets\/[^?]+\.js)$/.exec(r.url());
+        if (m) scripts.add(m[1]);
+      });
+      await page.goto(`${base}/console/`, { waitUntil: 'commit' });
+      await page.locator('.ant-table-tbody').waitFor();
+      await page.locator('.ant-spin-spinning').waitFor({ state: 'detached' });
+      // Interactive: the table is there and the main thread has a frame to spare.
+      const tti = await page.evaluate(() => new Promise<number>((resolve) => requestAnimationFrame(() => setTimeout(() => resolve(performance.now()), 0))));
+      times.push(tti);
+      inboxFiles = [...scripts];
+      await context.close();
+    }
+    const p50 = percentile(times, 50);
+    const initialKb = gzipKb(initial);
+    const inboxKb = gzipKb(inboxFiles);
+    const rows: Row[] = [
+      { benchmark: 'console', figure: `first load to an interactive inbox, localhost, empty cache (median of ${runs})`, value: ms(p50), baseline: '', goal: `< ${GOAL_TTI_MS} ms`, verdict: verdict(p50 < GOAL_TTI_MS) },
+      { benchmark: 'console', figure: 'initial JavaScript, gzipped (index.html: shell and sign-in)', value: `${initialKb.toFixed(0)} KB`, baseline: '', goal: `< ${GOAL_INITIAL_KB} KB`, verdict: verdict(initialKb < GOAL_INITIAL_KB) },
+      { benchmark: 'console', figure: 'JavaScript of the first inbox view, gzipped (initial + the lazy inbox page)', value: `${inboxKb.toFixed(0)} KB`, baseline: '', goal: '', verdict: 'info' },
+    ];
+    const details = `First loads: ${times.map((t) => ms(t)).join(', ')}. Initial files: ${initial.length}; first inbox view: ${inboxFiles.length} files. ECharts and exceljs load only with the dashboard and an export.`;
+    return { rows, details };
+  } finally {
+    await browser.close();
+    await bs.stop();
+  }
+}
+
+if (require.main === module) main('Staff console', runConsole);
