@@ -111,7 +111,8 @@ async function openCase(storeId: string): Promise<{ caseId: string; handle: Work
 
 /** Waits for the workflow to have caught up with the skipped clock (its activities run in real time). */
 async function settled(caseId: string, check: (r: CaseRow) => boolean): Promise<CaseRow> {
-  for (let i = 0; i < 200; i++) {
+  // Up to 30 s: a busy machine runs the activities slowly.
+  for (let i = 0; i < 600; i++) {
     const r = await row(caseId);
     if (check(r)) return r;
     await new Promise((resolve) => setTimeout(resolve, 50));
