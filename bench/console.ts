@@ -64,7 +64,7 @@ export async function runConsole(args: BenchArgs): Promise<{ rows: Row[]; detail
       await page.locator('.ant-table-tbody').waitFor();
       await page.locator('.ant-spin-spinning').waitFor({ state: 'detached' });
       // Interactive: the table is there and the main thread has a frame to spare.
-      const tti = await page.evaluate(() => new Promise<number>((resolve) => requestAnimationFrame(() => setTimeout(() => resolve(performance.now()), 0))));
+      const tti = await page.evaluate<number>('new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => resolve(performance.now()), 0)))');
       times.push(tti);
       inboxFiles = [...scripts];
       await context.close();

@@ -247,7 +247,7 @@ test('on a phone, the manager reads the dashboard without sideways scrolling; th
   await step(page, 'phone', async () => {
     await page.goto(`${api.baseUrl}/console/#/dashboard`);
     await satisfactionCard(page).waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
     await page.getByRole('button', { name: /退\s*出/ }).click();
     await page.getByLabel('登录名').waitFor();
     await expectAccessible(page, 'sign-in');
