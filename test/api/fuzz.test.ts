@@ -283,6 +283,18 @@ function families(w: World): Record<string, fc.Arbitrary<Omit<FuzzRequest, 'fami
     'GET /v1/kpis/ranking': query({ storeId, metric: fc.constantFrom('timeliness', 'satisfaction'), period }).map((q) => ({ method: 'GET', path: `/v1/kpis/ranking${q}` })),
     'GET /v1/kpis/:key/rows': fc.tuple(segment(kpiKey), query({ storeId, staffId, period, cursor: kpiCursor, limit: fc.integer({ min: 1, max: 500 }) }))
       .map(([k, q]) => ({ method: 'GET', path: `/v1/kpis/${k}/rows${q}` })),
+    'GET /v1/audit': query({
+      storeId, entity: fc.oneof(fc.constantFrom('task', 'case', 'customer', 'store'), nastyString), entityId: id(a.taskIds, b.taskIds), actorId: staffId,
+      from: fc.oneof(validDay.map((day) => `${day}T00:00:00.000Z`), nastyDate), limit: fc.integer({ min: 0, max: 300 }), cursor: fc.oneof(fc.bigInt({ min: -1n, max: 2n ** 70n }).map(String), fc.bigInt({ min: 2n ** 63n - 3n, max: 10n ** 19n - 1n }).map(String), nastyString),
+    }).map((q) => ({ method: 'GET', path: `/v1/audit${q}` })),
+    'GET /v1/audits/:subject[/rows]': fc.tuple(fc.constantFrom('follow-ups', 'cases', 'follow-ups/rows', 'cases/rows'), query({
+      storeId, period, by: fc.oneof(fc.constantFrom('staff', 'team', 'store'), nastyString), figure: fc.oneof(fc.constantFrom('late', 'missed', 'overdue', 'resolvedLate'), nastyString),
+      groupId: fc.oneof(staffId, fc.constant('none')), cursor: taskCursor, limit: fc.integer({ min: 0, max: 600 }),
+    })).map(([subject, q]) => ({ method: 'GET', path: `/v1/audits/${subject}${q}` })),
+    'PATCH /v1/stores/:storeId/settings': fc.tuple(segment(storeId), mutated({ digestHour: 8, timeZone: 'Asia/Shanghai', paused: false, reclaimAfterDays: 30 }))
+      .map(([s, body]) => ({ method: 'PATCH', path: `/v1/stores/${s}/settings`, body })),
+    'PUT /v1/stores/:storeId/kpi-thresholds/:kpi': fc.tuple(segment(storeId), segment(kpiKey), mutated({ minimum: 85 }))
+      .map(([s, k, body]) => ({ method: 'PUT', path: `/v1/stores/${s}/kpi-thresholds/${k}`, body })),
     'GET /v1/customers/:id/consents': segment(id(a.customerIds, b.customerIds)).map((c) => ({ method: 'GET', path: `/v1/customers/${c}/consents` })),
     'PUT /v1/customers/:id/consents': fc.tuple(segment(id(a.customerIds, b.customerIds)), mutated({ consents: [{ channel: 'sms', purpose: 'marketing', granted: true }] }))
       .map(([c, body]) => ({ method: 'PUT', path: `/v1/customers/${c}/consents`, body })),

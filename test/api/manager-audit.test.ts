@@ -119,8 +119,9 @@ describe('the manager audit of cases', () => {
 describe('bad input and scope', () => {
   it('names the field at fault', async () => {
     for (const [query, field] of [
-      [`${march()}&by=region`, 'by'], [`${march()}&figure=late&cursor=x`, 'cursor'], [`storeId=${seeded.storeId}&from=2026-03-01`, 'to'],
-      [`${march()}&figure=everything`, 'figure'],
+      [`${march()}&by=region`, 'by'], [`${march()}&figure=late&cursor=x`, 'cursor'], [`${march()}&figure=late&cursor=2026-99-99T00:00:00.000Z_${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'cursor'],
+      [`${march()}&figure=late&cursor=2026-03-01T00:00:00.000Z_${'-'.repeat(36)}`, 'cursor'], [`storeId=${seeded.storeId}&from=2026-03-01`, 'to'],
+      [`${march()}&figure=everything`, 'figure'], [`${march()}&figure=late&groupId=a%00b`, 'groupId'],
     ]) {
       const path = query.includes('figure') ? `/v1/audits/follow-ups/rows?${query}` : `/v1/audits/follow-ups?${query}`;
       const res = await api.request('GET', path, { headers });

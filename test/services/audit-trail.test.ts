@@ -156,7 +156,7 @@ describe('GET /v1/audit', () => {
     const integration = await integrationKey(s.storeId);
     expect((await api.request('GET', '/v1/audit', { headers: { authorization: `Bearer ${integration.key}` } })).statusCode).toBe(403);
     const headers = { authorization: `Bearer ${admin}` };
-    for (const [query, field] of [['entityId=x', 'entity'], ['cursor=abc', 'cursor'], ['from=1800-01-01T00:00:00Z', 'from'], ['actorId=a%00b', 'actorId']]) {
+    for (const [query, field] of [['entityId=x', 'entity'], ['cursor=abc', 'cursor'], ['cursor=9999999999999999999', 'cursor'], ['from=1800-01-01T00:00:00Z', 'from'], ['actorId=a%00b', 'actorId']]) {
       const res = await api.request('GET', `/v1/audit?${query}`, { headers });
       expect({ query, status: res.statusCode, fields: res.json().issues?.map((i: { field: string }) => i.field.replace(/^querystring\./, '')) }).toEqual({ query, status: 400, fields: [field] });
     }

@@ -9,6 +9,9 @@ import { badRequest, ErrorBodySchema } from '../errors';
 import { StoreIdSchema } from '../params';
 import type { ApiDeps } from '../server';
 
+/** The largest id PostgreSQL's bigint holds: a cursor beyond it names no row. */
+const MAX_ID = 2n ** 63n - 1n;
+
 const AuditRowSchema = z.object({
   id: z.string(),
   at: z.string(),
@@ -49,7 +52,7 @@ export const auditRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db }) =
         from: boundedDateTime().optional().describe('changes at or after this time'),
         to: boundedDateTime().optional().describe('changes before this time'),
         limit: z.coerce.number().int().min(1).max(200).default(50),
-        cursor: z.string().regex(/^[1-9][0-9]{0,18}$/, 'the nextCursor of the previous page').optional(),
+        cursor: z.string().refine((v) => /^[1-9][0-9]{0,18}$/.test(v) && BigInt(v) <= MAX_ID, 'the nextCursor of the previous page').optional(),
       }),
       response: { 200: z.object({ entries: z.array(AuditRowSchema), nextCursor: z.string().nullable() }), 403: ErrorBodySchema },
     },

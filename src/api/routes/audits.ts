@@ -7,8 +7,9 @@ import {
   CASE_AUDIT_FIGURE_KEYS,
   FOLLOW_UP_AUDIT_FIGURE_KEYS,
 } from '../../domain/audits';
-import { boundedDate, boundedDateTime } from '../../domain/dates';
+import { boundedDate, boundedDateTime, inSaneRange } from '../../domain/dates';
 import { resolvePeriod } from '../../domain/kpi';
+import { safeText } from '../../domain/text';
 import { type AuditFilter, createAuditQueries } from '../../kpi/audits';
 import { kpiPeople, storeIdsOf } from '../../services/access';
 import { actorOf, assertStoreAccess } from '../auth';
@@ -27,9 +28,12 @@ const ScopeQuerySchema = z.object({
 });
 const GroupQuery = { by: z.enum(AUDIT_GROUPINGS).default('staff').describe('staff: who holds it; team: the consultant\'s supervisor; store') };
 const RowsQuery = {
-  groupId: z.string().max(100).optional().describe('the groupId of the row whose number you opened (a staff member\'s or supervisor\'s ID; "none" for nobody\'s); absent: the whole scope'),
+  groupId: safeText(100).optional().describe('the groupId of the row whose number you opened (a staff member\'s or supervisor\'s ID; "none" for nobody\'s); absent: the whole scope'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f-]{36}$/, 'the nextCursor of the previous page').optional(),
+  cursor: z.string().max(100).refine((v) => {
+    const [at, id] = v.split('_');
+    return /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(at ?? '') && inSaneRange(new Date(at)) && z.uuid().safeParse(id).success;
+  }, 'the nextCursor of the previous page').optional(),
 };
 
 const PeriodSchema = z.object({ from: z.string(), to: z.string(), timeZone: z.string() });
