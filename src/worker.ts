@@ -36,6 +36,8 @@ function installRuntime(logger: Logger, metricsAddress: string | undefined): voi
   });
 }
 
+const SCHEDULE_SYNC_INTERVAL_MS = 15 * 60_000;
+
 /** The Temporal worker: runs the workflows and the activities (all I/O) on one task queue. */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -69,14 +71,18 @@ async function main(): Promise<void> {
     }),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
-  // Stores made by the admin CLI, or changed while Temporal was down, get their digest schedule now.
-  syncAllDigestSchedules(db, temporal, config.TEMPORAL_TASK_QUEUE).then(
-    (stores) => logger.info({ stores }, 'digest schedules synced'),
+  // Stores made by the admin CLI or npm start, or changed while Temporal was down, get their digest
+  // schedule now and within the quarter hour after (the API syncs a store's own changes at once).
+  const syncSchedules = () => syncAllDigestSchedules(db, temporal, config.TEMPORAL_TASK_QUEUE).then(
+    (stores) => logger.debug({ stores }, 'digest schedules synced'),
     (err: unknown) => logger.error({ err: (err as Error).message }, 'digest schedules not synced'),
   );
+  void syncSchedules();
+  const resync = setInterval(() => void syncSchedules(), SCHEDULE_SYNC_INTERVAL_MS);
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
   } finally {
+    clearInterval(resync);
     await Promise.all([connection.close(), clientConnection.close(), db.$disconnect(), transports.sms.close?.(), transports.email.close?.(), tracing?.shutdown()]);
     logger.info('worker stopped');
   }
