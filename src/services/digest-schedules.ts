@@ -2,8 +2,9 @@
  * One Temporal Schedule per store starts its morning run (src/workflows/store-digest.ts) at the
  * store's digest hour in the store's time zone; a paused store's schedule is paused. The API calls
  * `syncDigestSchedule` when a store is created or its zone, hour or pause changes, and the worker
- * syncs every store when it starts (stores made by the admin CLI, a change made while Temporal was
- * down). Syncing is idempotent: it creates the schedule or brings it to the store's settings.
+ * syncs every store when it starts and every quarter hour (stores made by the admin CLI or npm start,
+ * a change made while Temporal was down). Syncing is idempotent: it creates the schedule or brings
+ * it to the store's settings.
  */
 import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleUpdateOptions } from '@temporalio/client';
 import type { Db } from '../db/client';
