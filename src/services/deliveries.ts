@@ -22,7 +22,7 @@ import { MobilePhoneSchema, PhoneSchema } from '../domain/phone';
 import { ContactPlanSchema, type PlanStep } from '../domain/plan';
 import { safeName, safeText } from '../domain/text';
 import { normalizeVin, vinProblem } from '../domain/vin';
-import { YearsPlanSchema } from '../domain/years-plan';
+import { VehicleFactsSchema, YearsPlanSchema } from '../domain/years-plan';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../temporal/connection';
 import { type AuditActor, recordAudit } from './audit';
 import { startMissingCaseWorkflows } from './cases';
@@ -166,21 +166,23 @@ export async function recordDelivery(
       data: {
         storeId: store.id, vehicleId: vehicle.id, customerId: customer.id, consultantId: consultant.id, deliveredAt,
         byAppointment: input.byAppointment, workflowId: workflowIdFor(store.id, vehicle.vin), planId: plan.id,
+        ...(opts.imported && { importedVehicle: opts.imported.vehicle as unknown as Prisma.InputJsonValue }),
       },
     });
     return { delivery, created: true };
   }));
 
   const needsStart = delivery.status === 'active' && !delivery.workflowStartedAt;
-  const started = needsStart ? await startDeliveryWorkflow(deps, delivery.id, opts.imported) : null;
+  const started = needsStart ? await startDeliveryWorkflow(deps, delivery.id) : null;
   return { id: delivery.id, storeId: store.id, created, started };
 }
 
 /**
- * Starts the workflow of a recorded delivery, from its rows, and marks the start intent done.
- * Safe to call again: the running workflow of the same ID is taken, not a second one started.
+ * Starts the workflow of a recorded delivery, from its rows alone (so the repair loop starts it
+ * exactly as the request would have), and marks the start intent done. Safe to call again: the
+ * running workflow of the same ID is taken, not a second one started.
  */
-export async function startDeliveryWorkflow({ db, temporal, taskQueue }: DeliveryDeps, deliveryId: string, imported?: ImportedFacts): Promise<LifecycleInput> {
+export async function startDeliveryWorkflow({ db, temporal, taskQueue }: DeliveryDeps, deliveryId: string): Promise<LifecycleInput> {
   const d = await db.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { store: true, customer: true, plan: true, vehicle: true } });
   const plan = d.plan ?? await currentPlan(db, d.storeId);
   // A store's own years plan, unless it no longer passes the rules (they grew stricter): then the built-in one.
@@ -191,7 +193,7 @@ export async function startDeliveryWorkflow({ db, temporal, taskQueue }: Deliver
     plan: { id: plan.id, version: plan.version, steps: ContactPlanSchema.parse({ steps: plan.steps }).steps as PlanStep[] },
     vehicle: { model: d.vehicle.model },
     ...(years && { years }),
-    ...(imported && { imported: true, vehicle: imported.vehicle }),
+    ...(d.importedVehicle !== null && { imported: true, vehicle: VehicleFactsSchema.parse(d.importedVehicle) }),
   };
   await temporal.workflow.start<(input: LifecycleInput) => Promise<LifecycleState>>('vehicleLifecycle', {
     taskQueue,
