@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -220,6 +220,11 @@ test('the manager\'s dashboard shows the satisfaction KPI change and drills to t
     await row.waitFor();
     expect(await row.textContent()).toContain('否');
     await expectAccessible(page, 'KPI rows');
+    // The rows go to Excel as they are shown: an .xlsx (a zip) with the survey's row.
+    const [download] = await Promise.all([page.waitForEvent('download'), drawer.getByRole('button', { name: /导出 Excel/ }).click()]);
+    expect(download.suggestedFilename()).toBe('rows.xlsx');
+    const file = readFileSync((await download.path())!);
+    expect(file.subarray(0, 2).toString()).toBe('PK');
   });
   await step(page, 'vehicle-and-settings', async () => {
     await page.getByRole('dialog').getByRole('link', { name: world.surveyTaskId.slice(0, 8) }).click();
@@ -239,6 +244,11 @@ test('a consultant cannot open another consultant\'s task', async () => {
     await page.getByText('无法打开此记录').waitFor();
     expect((await page.request.get(`${api.baseUrl}/v1/tasks/${world.colleagueTaskId}`)).status()).toBe(404);
     expect(await page.getByRole('row').filter({ hasText: '黄磊' }).count()).toBe(0);
+    await page.getByRole('button', { name: /关\s*闭/ }).click();
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'My tasks' }).waitFor();
+    await page.goto(`${api.baseUrl}/console/#/tasks/${world.colleagueTaskId}`);
+    await page.getByText('This record cannot be opened').waitFor();
   });
 });
 
