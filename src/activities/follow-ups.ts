@@ -220,10 +220,5 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
       // A repeat finds the case already there: its assignee, not whoever is least loaded now.
       return { caseId: opened.caseId, assigneeId: opened.assigneeId };
     },
-      }));
-      deps.logger.info({ caseId: c.id, storeId: delivery.storeId, assigneeId: c.assigneeId, reason: input.reason }, 'escalation case opened');
-      // A repeat finds the case already there: its assignee, not whoever is least loaded now.
-      return { caseId: c.id, assigneeId: c.assigneeId };
-    },
   };
 }
