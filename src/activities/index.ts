@@ -2,6 +2,7 @@ import { createCaseActivities } from './cases';
 import type { ActivityDeps } from './deps';
 import { createDigestActivities } from './digest';
 import { createFollowUpActivities } from './follow-ups';
+import { createImportActivities } from './import';
 import { createMessagingActivities } from './messaging';
 import { createNotificationActivities } from './notifications';
 import { createYearsActivities } from './years';
@@ -12,6 +13,7 @@ export type { ActivityDeps } from './deps';
 export const createActivities = (deps: ActivityDeps) => ({
   ...createMessagingActivities(deps),
   ...createFollowUpActivities(deps),
+  ...createImportActivities(deps),
   ...createCaseActivities(deps),
   ...createYearsActivities(deps),
   ...createDigestActivities(deps),

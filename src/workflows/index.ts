@@ -2,3 +2,4 @@
 export { vehicleLifecycle } from './vehicle-lifecycle';
 export { escalationCase } from './escalation-case';
 export { storeDigest } from './store-digest';
+export { importJob } from './import-job';
