@@ -50,8 +50,8 @@ export async function recordHistory(handle: WorkflowHandle, name: string, runId?
   const target = runId ? handle.client.getHandle(handle.workflowId, runId) : handle;
   const history = proto.temporal.api.history.v1.History.fromObject(await target.fetchHistory());
   const { prefix, version } = HISTORY_FILES[history.events[0].workflowExecutionStartedEventAttributes!.workflowType!.name!];
-  // Worker and client identities name the recording machine; replay does not need them.
-  const json = JSON.parse(JSON.stringify(protoJson.toJson(historyType, history)), (key, value) => (key === 'identity' ? 'recorder' : value));
+  // Stack traces name files of the recording machine; replay needs neither them nor the identities.
+  const json = JSON.parse(JSON.stringify(protoJson.toJson(historyType, history)), (key, value) => (key === 'identity' ? 'recorder' : key === 'stackTrace' ? '' : value));
   mkdirSync(HISTORIES_DIR, { recursive: true });
   writeFileSync(path.join(HISTORIES_DIR, `${prefix}-${version}-${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
 }
