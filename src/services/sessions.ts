@@ -4,15 +4,18 @@
  * and logins are never logged.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import argon2 from 'argon2';
+import { hash, verify } from '@node-rs/argon2';
 import type { Db } from '../db/client';
 import type { Prisma } from '../generated/prisma/client';
 import { type Membership, STAFF_ROLES, type StaffActor, type StaffRole } from './access';
 
 type Tx = Prisma.TransactionClient;
 
-/** OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): memory-hard, and quick enough for 2 shared cores. */
-const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+/**
+ * OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): memory-hard, and quick enough for 2 shared
+ * cores. argon2id is the library's default algorithm (the hashes start "$argon2id$").
+ */
+const ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 200;
@@ -38,7 +41,7 @@ export const normalizeLogin = (login: string) => login.trim().toLowerCase();
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 export const hashSessionToken = sha256;
 
-export const hashPassword = (password: string) => argon2.hash(password, ARGON2);
+export const hashPassword = (password: string) => hash(password, ARGON2);
 
 /** Hashed once: an unknown login is verified against it, so it takes as long as a known one. */
 let dummyHash: Promise<string> | undefined;
@@ -72,7 +75,7 @@ export async function signIn(db: Db, input: { login: string; password: string; k
     return { ok: false, reason: 'locked', retryAfterSeconds: Math.ceil((throttle.lockedUntil.getTime() - now.getTime()) / 1000) };
   }
   const account = await db.staffLogin.findUnique({ where: { login } });
-  const matches = await argon2.verify(account?.passwordHash ?? await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))), input.password);
+  const matches = await verify(account?.passwordHash ?? await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))), input.password);
   if (!account || !matches || account.disabledAt) {
     await recordFailure(db, loginHash, now);
     return { ok: false, reason: 'invalid' };
@@ -161,7 +164,7 @@ export async function revokeSessionsOf(tx: Db | Tx, loginId: string, now = new D
 /** Changes a password after checking the current one; the person's other sessions end. */
 export async function changePassword(db: Db, actor: StaffActor, current: string, next: string, now = new Date()): Promise<'ok' | 'wrong-password' | 'same-password'> {
   const account = await db.staffLogin.findUniqueOrThrow({ where: { id: actor.id } });
-  if (!(await argon2.verify(account.passwordHash, current))) return 'wrong-password';
+  if (!(await verify(account.passwordHash, current))) return 'wrong-password';
   if (current === next) return 'same-password';
   const passwordHash = await hashPassword(next);
   await db.$transaction(async (tx) => {
