@@ -259,9 +259,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, t
     },
   }, async (req) => {
     const actor = actorOf(req);
+    assertApiKey(actor);
     const { messageId, providerId, type, diagnostic } = req.body;
     const bare = providerId?.replace(/^<|>$/g, '');
-    assertApiKey(actor);
     const message = await db.message.findFirst({
       where: messageId ? { id: messageId, channel: 'email' } : { channel: 'email', providerId: { in: [`<${bare}>`, bare as string] } },
     });
