@@ -215,20 +215,33 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     validator: ({ stepKey, requestedAt }) => {
       const s = findStep(stepKey);
       if (!s || s.kind !== 'call') throw noSuchStep(`no call step ${stepKey}`);
-      if (s.status !== 'open') throw taskClosed(s);
+      if (!openOrBeingOpened(s)) throw taskClosed(s);
       const problem = requestedTimeProblem(s, new Date(requestedAt), new Date());
       if (problem) throw ApplicationFailure.nonRetryable(`requestedAt ${problem}`, 'InvalidRequest');
     },
   });
+
+  /**
+   * A due call whose task row is being written: staff can see the task (the row is committed)
+   * a moment before this workflow hears that it is open, so an answer in that moment waits for it.
+   */
+  const beingOpened = (s: StepState) => s.status === 'scheduled' && Date.parse(s.dueStart) <= Date.now();
+  const openOrBeingOpened = (s: StepState) => s.status === 'open' || beingOpened(s);
+  /**
+   * Waits out `beingOpened`; then the step is open, or whatever closed it meanwhile. Awaited only
+   * when there is something to wait for: an extra await would reorder the commands of histories
+   * recorded before this existed.
+   */
+  const untilOpened = (s: StepState) => condition(() => s.status !== 'scheduled');
 
   /** Refuses, before it is accepted into the history, an answer the workflow cannot record. */
   function validateAnswer(a: CustomerAnswer): void {
     if (a.kind === 'reply') return;
     const s = findStep(a.stepKey);
     if (!s || s.kind !== 'call') throw noSuchStep(`no call step ${a.stepKey}`);
-    if (a.kind === 'call' && s.status !== 'open') throw taskClosed(s);
+    if (a.kind === 'call' && !openOrBeingOpened(s)) throw taskClosed(s);
     const planned = planStepOf(a.stepKey);
-    if (a.kind === 'score' && (planned.kind !== 'call' || !planned.survey || !s.followUpId)) throw noSuchStep(`no survey under way at step ${a.stepKey}`);
+    if (a.kind === 'score' && (planned.kind !== 'call' || !planned.survey || !(s.followUpId || beingOpened(s)))) throw noSuchStep(`no survey under way at step ${a.stepKey}`);
   }
 
   async function answer(a: CustomerAnswer): Promise<AnswerResult> {
@@ -242,7 +255,9 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     if (a.kind === 'call') return oneAtATime(a.stepKey, () => recordCall(a));
     const s = stepOf(a.stepKey);
     return oneAtATime(s.key, async () => {
-      const { problem } = await answering.recordSurveyScore({ followUpId: s.followUpId!, csat: a.csat, channel: a.channel });
+      if (beingOpened(s)) await untilOpened(s);
+      if (!s.followUpId) throw noSuchStep(`no survey under way at step ${a.stepKey}`);
+      const { problem } = await answering.recordSurveyScore({ followUpId: s.followUpId, csat: a.csat, channel: a.channel });
       const caseId = problem ? await escalate(s, 'dissatisfied', `${a.channel} survey answer ${a.csat}/5`, a.inboundMessageId) : undefined;
       return { status: s.status, attempts: s.attempts, nextAttemptAt: s.nextAttemptAt ?? null, problem, caseId };
     });
@@ -250,6 +265,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
 
   async function recordCall({ stepKey, outcome, answeredAt, staffId }: CallAnswer): Promise<AnswerResult> {
     const s = stepOf(stepKey);
+    if (beingOpened(s)) await untilOpened(s);
     // A second answer that waited its turn finds the task the first one closed.
     if (s.status !== 'open') throw taskClosed(s);
     const step = planStepOf(stepKey) as CallRules;
@@ -273,6 +289,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   function reschedule({ stepKey, requestedAt, staffId }: RescheduleRequest) {
     return oneAtATime(stepKey, async () => {
       const s = stepOf(stepKey);
+      if (beingOpened(s)) await untilOpened(s);
       if (s.status !== 'open') throw taskClosed(s);
       const moved = await answering.rescheduleFollowUp({ followUpId: s.followUpId!, requestedAt, staffId: staffId ?? null });
       if (patched('required-window-never-moves')) {

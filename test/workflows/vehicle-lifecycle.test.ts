@@ -810,3 +810,26 @@ describe('vehicle lifecycle workflow: input it could never run', () => {
     });
   });
 });
+
+describe('vehicle lifecycle workflow: a task staff see a moment before the workflow does', () => {
+  it('an outcome recorded while the task row is being written waits until the workflow hears the task is open, then counts', async () => {
+    let d: Delivery | undefined;
+    let answered: Promise<unknown> | undefined;
+    await withWorker(async ({ fake, deliver }) => {
+      const deliveredAt = await clockAt('10:00');
+      d = await deliver(deliveredAt);
+      await skipTo(onDay(deliveredAt, 2, '10:00'));
+      await expect(answered).resolves.toMatchObject({ status: 'done_on_time', attempts: 1 });
+      expect(fake.callsOf('recordOutcome').map((c) => c.input.attemptNumber)).toEqual([1]);
+      await endOwnership(d);
+      await recordHistory(d.handle, 'answer-while-task-being-written');
+    }, {
+      // The row is committed and the consultant, who sees it in the inbox, records the call at once.
+      whileOpening: async (input) => {
+        if (input.stepKey !== CONSULTANT_CALL || !d || answered) return;
+        answered = d.complete(CONSULTANT_CALL, SATISFIED);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      },
+    });
+  });
+});
