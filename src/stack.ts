@@ -40,14 +40,24 @@ export interface Service {
 
 const running = (s: Service) => s.child.exitCode === null && s.child.signalCode === null;
 
+/**
+ * A free port for a service to listen on, picked below the kernel's ephemeral range: a port
+ * from that range (what `listen(0)` hands out) can be taken by any outgoing connection between
+ * the pick and the service's own listen, which made a test's API exit with EADDRINUSE.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port between 20000 and 32000');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
@@ -75,10 +85,14 @@ const portOpen = (port: number) => () =>
 
 /** A free port for each service, for stacks that run beside others (tests, benchmarks). */
 export async function freeStackPorts(): Promise<StackOptions['ports']> {
-  return {
-    postgres: await freePort(), temporal: await freePort(), temporalUi: await freePort(),
-    smtp: await freePort(), smtpWeb: await freePort(), api: await freePort(),
+  const picked = new Set<number>();
+  const next = async (): Promise<number> => {
+    let port = await freePort();
+    while (picked.has(port)) port = await freePort();
+    picked.add(port);
+    return port;
   };
+  return { postgres: await next(), temporal: await next(), temporalUi: await next(), smtp: await next(), smtpWeb: await next(), api: await next() };
 }
 
 export class Stack {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import http, { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../src/stack';
 
 /** One request as the mock received it; the form body is parsed so tests can assert on `To`, `Body`... */
 export interface RecordedRequest {
@@ -333,13 +334,6 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   const forceKill = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(forceKill);
-}
-
-async function freePort(): Promise<number> {
-  const probe = http.createServer();
-  const port = await listen(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 async function listen(server: http.Server): Promise<number> {
