@@ -8,7 +8,7 @@ import { ExternalIdSchema } from '../api/params';
 import { MobilePhoneSchema } from '../domain/phone';
 import { safeName, safeNote, safeText } from '../domain/text';
 import { MAX_ODOMETER_KM } from '../domain/years';
-import { normalizeVin, vinProblem } from '../domain/vin';
+import { VinSchema } from '../domain/vin';
 import { type Field, FIELDS, type HeaderMap } from './columns';
 import { parseImportDate } from './dates';
 
@@ -32,16 +32,6 @@ const DateCell = z.union([z.string(), z.number(), z.date()]).transform((raw, ctx
   return z.NEVER;
 });
 
-const VinCell = z.string().max(40).transform((raw, ctx) => {
-  const vin = normalizeVin(raw);
-  const problem = vinProblem(vin);
-  if (problem) {
-    ctx.addIssue({ code: 'custom', message: problem });
-    return z.NEVER;
-  }
-  return vin;
-});
-
 const KmCell = z.string().transform((raw, ctx) => {
   const km = Number(raw.replace(/[,，\s]|km|公里/giu, ''));
   if (Number.isInteger(km) && km >= 0 && km <= MAX_ODOMETER_KM) return km;
@@ -57,7 +47,7 @@ const CellsSchema = z.object({
   customerName: optional(safeName(100)),
   phone: optional(MobilePhoneSchema),
   email: optional(z.email().max(254)),
-  vin: optional(VinCell),
+  vin: optional(VinSchema),
   model: optional(safeText(100)),
   plate: optional(safeText(20)),
   deliveredAt: optional(DateCell),

@@ -21,7 +21,7 @@ import type { VehicleFacts } from '../domain/years';
 import { MobilePhoneSchema, PhoneSchema } from '../domain/phone';
 import { ContactPlanSchema, type PlanStep } from '../domain/plan';
 import { safeName, safeText } from '../domain/text';
-import { normalizeVin, vinProblem } from '../domain/vin';
+import { VinSchema } from '../domain/vin';
 import { VehicleFactsSchema, YearsPlanSchema } from '../domain/years-plan';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../temporal/connection';
 import { type AuditActor, recordAudit } from './audit';
@@ -31,16 +31,6 @@ import { currentPlan } from './stores';
 /** Clocks disagree a little: a DMS a few minutes ahead has not recorded a delivery in the future. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 const DAY_MS = 24 * 60 * 60_000;
-
-const VinSchema = z.string().max(40).transform((raw, ctx) => {
-  const vin = normalizeVin(raw);
-  const problem = vinProblem(vin);
-  if (problem) {
-    ctx.addIssue({ code: 'custom', message: problem });
-    return z.NEVER;
-  }
-  return vin;
-});
 
 export const DeliveryInputSchema = z.strictObject({
   storeId: StoreIdSchema,
