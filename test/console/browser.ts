@@ -41,8 +41,16 @@ export async function step<T>(page: Page, name: string, run: () => Promise<T>): 
   }
 }
 
-/** The serious and critical accessibility violations axe-core finds on the page as it is now. */
+/**
+ * The serious and critical accessibility violations axe-core finds on the page once it has settled:
+ * a drawer still fading in or a table blurred while it reloads is half-transparent, and axe would
+ * measure the contrast of a frame in between (a CI run failed on exactly that).
+ */
 export async function seriousViolations(page: Page): Promise<string[]> {
+  await page.waitForFunction("document.querySelector('.ant-spin-blur, .ant-spin-spinning') === null");
+  await page.evaluate(`Promise.all(document.getAnimations()
+    .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+    .map((a) => a.finished.catch(() => undefined)))`);
   const { violations } = await new AxeBuilder({ page }).analyze();
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
