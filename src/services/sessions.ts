@@ -8,6 +8,7 @@ import { hash, verify } from '@node-rs/argon2';
 import type { Db } from '../db/client';
 import type { Prisma } from '../generated/prisma/client';
 import { type Membership, STAFF_ROLES, type StaffActor, type StaffRole } from './access';
+import { recordAudit } from './audit';
 
 type Tx = Prisma.TransactionClient;
 
@@ -74,10 +75,13 @@ export async function signIn(db: Db, input: { login: string; password: string; k
   if (throttle?.lockedUntil && throttle.lockedUntil > now) {
     return { ok: false, reason: 'locked', retryAfterSeconds: Math.ceil((throttle.lockedUntil.getTime() - now.getTime()) / 1000) };
   }
-  const account = await db.staffLogin.findUnique({ where: { login } });
+  const account = await db.staffLogin.findUnique({
+    where: { login }, include: { staff: { select: { storeId: true }, orderBy: { createdAt: 'asc' }, take: 1 } },
+  });
   const matches = await verify(account?.passwordHash ?? await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))), input.password);
   if (!account || !matches || account.disabledAt) {
-    await recordFailure(db, loginHash, now);
+    const why = !account ? 'unknown login' : account.disabledAt ? 'the person left' : 'wrong password';
+    await recordFailure(db, { loginHash, loginId: account?.id, storeId: account?.staff[0]?.storeId ?? null, why }, now);
     return { ok: false, reason: 'invalid' };
   }
   await clearLockOut(db, login);
@@ -89,19 +93,45 @@ export async function clearLockOut(tx: Db | Tx, login: string): Promise<void> {
   await tx.signInThrottle.deleteMany({ where: { loginHash: sha256(normalizeLogin(login)) } });
 }
 
-/** One more failure in the window (a new window when the last one is over); the fifth locks. */
-async function recordFailure(db: Db, loginHash: string, now: Date): Promise<void> {
+/** The audit log's entityId for failed sign-ins of a login nobody holds. */
+export const UNKNOWN_LOGIN = 'unknown';
+
+/**
+ * One more failure in the window (a new window when the last one is over); the fifth locks. Each
+ * failure, and the lock-out, is appended to the audit log in the same transaction: the entity is
+ * the login by its ID at the person's first store; a login nobody holds is recorded as "unknown",
+ * without what was typed (people type passwords into the login field, and the log keeps its rows
+ * for ever, where even an unsalted hash of a password could be reversed). Attempts while locked are
+ * answered by the throttle alone, unrecorded: they cost no password check, so they would let
+ * anyone flood the log.
+ */
+async function recordFailure(
+  db: Db, attempt: { loginHash: string; loginId?: string; storeId: string | null; why: string }, now: Date,
+): Promise<void> {
   const windowOpen = new Date(now.getTime() - FAILURE_WINDOW_MS);
-  // One statement: simultaneous failures all count.
-  await db.$executeRaw`
-    INSERT INTO "SignInThrottle" ("loginHash", failures, "windowStart")
-    VALUES (${loginHash}, 1, ${now}::timestamptz)
-    ON CONFLICT ("loginHash") DO UPDATE SET
-      failures = CASE WHEN "SignInThrottle"."windowStart" < ${windowOpen}::timestamptz THEN 1 ELSE "SignInThrottle".failures + 1 END,
-      "windowStart" = CASE WHEN "SignInThrottle"."windowStart" < ${windowOpen}::timestamptz THEN ${now}::timestamptz ELSE "SignInThrottle"."windowStart" END,
-      "lockedUntil" = CASE
-        WHEN "SignInThrottle"."windowStart" >= ${windowOpen}::timestamptz AND "SignInThrottle".failures + 1 >= ${MAX_FAILURES}
-        THEN ${new Date(now.getTime() + LOCK_MS)}::timestamptz ELSE NULL END`;
+  await db.$transaction(async (tx) => {
+    // One statement: simultaneous failures all count, and exactly one of them reaches MAX_FAILURES.
+    const [{ failures, lockedUntil }] = await tx.$queryRaw<{ failures: number; lockedUntil: Date | null }[]>`
+      INSERT INTO "SignInThrottle" ("loginHash", failures, "windowStart")
+      VALUES (${attempt.loginHash}, 1, ${now}::timestamptz)
+      ON CONFLICT ("loginHash") DO UPDATE SET
+        failures = CASE WHEN "SignInThrottle"."windowStart" < ${windowOpen}::timestamptz THEN 1 ELSE "SignInThrottle".failures + 1 END,
+        "windowStart" = CASE WHEN "SignInThrottle"."windowStart" < ${windowOpen}::timestamptz THEN ${now}::timestamptz ELSE "SignInThrottle"."windowStart" END,
+        "lockedUntil" = CASE
+          WHEN "SignInThrottle"."windowStart" >= ${windowOpen}::timestamptz AND "SignInThrottle".failures + 1 >= ${MAX_FAILURES}
+          THEN ${new Date(now.getTime() + LOCK_MS)}::timestamptz ELSE NULL END
+      RETURNING failures, "lockedUntil"`;
+    const entry = {
+      actor: 'system', entity: 'staff-login', entityId: attempt.loginId ?? UNKNOWN_LOGIN, storeId: attempt.storeId,
+    } as const;
+    await recordAudit(tx, { ...entry, action: 'staff-login.sign-in-failed', after: { failures }, reason: attempt.why });
+    if (failures === MAX_FAILURES && lockedUntil) {
+      await recordAudit(tx, {
+        ...entry, action: 'staff-login.lock-out', after: { lockedUntil },
+        reason: `${MAX_FAILURES} failed sign-ins within ${FAILURE_WINDOW_MS / 60_000} minutes`,
+      });
+    }
+  });
 }
 
 async function openSession(db: Db | Tx, loginId: string, kind: SessionKind, now: Date) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/db/client';
-import { staffActorFor } from '../../src/services/sessions';
+import { MAX_FAILURES, staffActorFor, UNKNOWN_LOGIN } from '../../src/services/sessions';
 import { createTestDatabase } from '../helpers/db';
 import { acceptingTemporal, createLogin } from '../helpers/staff-logins';
 import { adminKey, type Api, buildApi, seedCustomer, seedStore } from '../messaging/fixtures';
@@ -8,6 +8,12 @@ import { adminKey, type Api, buildApi, seedCustomer, seedStore } from '../messag
 // Jest on Node 20 cannot require the ES-only modules of the docs UI, which is not under test here.
 jest.mock('@fastify/swagger-ui', () => ({ __esModule: true, default: async () => undefined }));
 jest.setTimeout(60_000);
+// The API's log, kept to check what it says about sign-ins.
+const mockLogLines: string[] = [];
+jest.mock('../../src/logger', () => {
+  const real = jest.requireActual('../../src/logger');
+  return { ...real, httpLoggerOptions: () => ({ ...real.httpLoggerOptions('info'), stream: { write: (line: string) => mockLogLines.push(line) } }) };
+});
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
@@ -79,6 +85,39 @@ describe('staff sign-in', () => {
       expect(locked.statusCode).toBe(429);
       expect(locked.json()).toEqual({ error: 'TooManyAttempts', message: 'too many failed sign-ins for this login: try again in 15 minutes' });
     }
+  });
+
+  it('failed sign-ins and the lock-out are in the audit log under the login\'s ID (an unknown login as "unknown"), never a password or the typed login; the API log names neither', async () => {
+    const { store } = await seedStore(db);
+    const staff = await db.staff.create({ data: { storeId: store.id, externalId: `x-${randomUUID().slice(0, 8)}`, name: '王芳', role: 'consultant' } });
+    const email = `wang.fang.${randomUUID().slice(0, 6)}@example.com`;
+    const loginId = await createLogin(db, email, PASSWORD, [staff.id]);
+    // People type their password into the login field.
+    const typedPassword = `Pw-${randomUUID().slice(0, 8)}`;
+    const since = (await db.auditLog.aggregate({ _max: { id: true } }))._max.id ?? 0n;
+    for (let i = 0; i < MAX_FAILURES + 1; i++) await signIn(email, `wrong ${typedPassword}`);
+    await signIn(typedPassword, PASSWORD);
+    expect((await signIn(email, PASSWORD)).statusCode).toBe(429);
+
+    const rows = await db.auditLog.findMany({ where: { id: { gt: since }, entity: 'staff-login' }, orderBy: { id: 'asc' } });
+    const mine = rows.filter((r) => r.entityId === loginId);
+    // The sixth attempt met the lock: the throttle answers it, unrecorded.
+    expect(mine.map((r) => [r.action, r.storeId, r.actorKind, r.reason])).toEqual([
+      ...Array.from({ length: MAX_FAILURES }, () => ['staff-login.sign-in-failed', store.id, 'system', 'wrong password']),
+      ['staff-login.lock-out', store.id, 'system', `${MAX_FAILURES} failed sign-ins within 15 minutes`],
+    ]);
+    expect(mine.map((r) => (r.after as { failures?: number }).failures ?? 'lock')).toEqual([1, 2, 3, 4, 5, 'lock']);
+    const unknown = rows.filter((r) => r.entityId === UNKNOWN_LOGIN);
+    expect(unknown.map((r) => [r.action, r.storeId, r.reason])).toEqual([['staff-login.sign-in-failed', null, 'unknown login']]);
+
+    const recorded = JSON.stringify(rows.map((r) => ({ ...r, id: String(r.id) })));
+    const logged = mockLogLines.join('');
+    for (const secret of [typedPassword, PASSWORD, email, email.split('@')[0]]) {
+      expect(recorded).not.toContain(secret);
+      expect(logged).not.toContain(secret);
+    }
+    // The log was written: the check above read the API's log.
+    expect(logged).toContain('/v1/auth/sign-in');
   });
 
   it('an unknown login takes about as long as a known one (the dummy hash is verified)', async () => {
