@@ -134,6 +134,36 @@ async function initialise(bin: string, cluster: string, user: OsUser | undefined
   }
 }
 
+function runningPostgres(pid: number, cluster: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A PID from an old lock file may since belong to another process: only this cluster's server counts.
+  const cmdline = path.join('/proc', String(pid), 'cmdline');
+  return !existsSync('/proc') || (existsSync(cmdline) && readFileSync(cmdline, 'utf8').split('\0').includes(cluster));
+}
+
+/**
+ * A wrapper killed with SIGKILL cannot stop its server, which keeps running and holding the
+ * cluster's lock file: the next start stops that orphan (fast shutdown) instead of failing on it.
+ */
+async function stopOrphan(cluster: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(cluster, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return; // no lock file: nothing runs there
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !runningPostgres(pid, cluster)) return; // a stale file: PostgreSQL handles it
+  process.kill(pid, 'SIGINT');
+  for (const started = Date.now(); runningPostgres(pid, cluster);) {
+    if (Date.now() - started > 60_000) throw new Error(`the PostgreSQL left running on ${cluster} (PID ${pid}) did not stop`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; packaged?: string }) {
   mkdirSync(opts.dataDir, { recursive: true });
   const user = postgresUser();
@@ -142,6 +172,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const cluster = clusterDir(opts.dataDir, user);
   const fresh = !existsSync(path.join(cluster, 'PG_VERSION'));
   if (fresh) await initialise(bin, cluster, user);
+  else await stopOrphan(cluster);
 
   const server = run(path.join(bin, 'postgres'), [
     '-D', cluster, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200',

@@ -1,4 +1,5 @@
-import { cpSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -53,4 +54,47 @@ const asRoot = process.getuid?.() === 0;
       rmSync(cluster, { recursive: true, force: true });
     }
   });
+});
+
+/** Alive and not a zombie (a container's PID 1 may never reap the orphan once it exits). */
+function running(pid: number): boolean {
+  const stat = path.join('/proc', String(pid), 'stat');
+  return existsSync(stat) && readFileSync(stat, 'utf8').split(') ')[1]?.[0] !== 'Z';
+}
+
+test('a wrapper killed with SIGKILL leaves PostgreSQL running: the next start stops that orphan and starts on the same data', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'huifang-orphan-'));
+  const port = await freePort();
+  const root = path.resolve(__dirname, '..', '..');
+  const wrapper = spawn(process.execPath, ['--import', 'tsx', 'src/db/embedded-postgres.ts'], {
+    cwd: root, env: { ...process.env, DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let orphan = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      wrapper.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve());
+      wrapper.once('exit', (code) => reject(new Error(`the wrapper exited (${code}) before it was ready`)));
+    });
+    orphan = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    wrapper.kill('SIGKILL');
+    await new Promise((resolve) => wrapper.once('exit', resolve));
+    expect(running(orphan)).toBe(true); // the orphan the old code left for good
+
+    const again = await startEmbeddedPostgres({ dataDir, port });
+    try {
+      expect(running(orphan)).toBe(false);
+      const client = new Client({ connectionString: again.url });
+      await client.connect();
+      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await client.end();
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    wrapper.kill('SIGKILL');
+    if (orphan && running(orphan)) process.kill(orphan, 'SIGKILL');
+    const linked = lstatSync(path.join(dataDir, 'postgres'), { throwIfNoEntry: false });
+    if (linked?.isSymbolicLink()) rmSync(readlinkSync(path.join(dataDir, 'postgres')), { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
