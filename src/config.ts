@@ -68,6 +68,15 @@ export const ConfigSchema = z
     TWILIO_API_BASE_URL: url(['http', 'https']).optional(),
 
     MESSAGE_CAP_PER_DAY: z.coerce.number().int().min(1).max(50).default(3),
+    /**
+     * The SMS provider's rate for all workers together (src/messaging/pace.ts), in SMS_RATE_COUNTS per
+     * second; a burst of due reminders drains at this pace instead of meeting 429s.
+     */
+    SMS_RATE_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(10),
+    /** "segments" where the provider throttles by billed segment (a 2-part SMS costs 2), else "messages". */
+    SMS_RATE_COUNTS: z.enum(['segments', 'messages']).default('segments'),
+    /** Sends one worker runs at once on the messaging task queue: each holds its slot while it waits for the pace. */
+    MESSAGING_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(20),
     /** The oldest delivery the API accepts (a DMS catching up); older ones are a 400 naming deliveredAt. */
     DELIVERY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     UNSUBSCRIBE_SECRET: z.string().min(32, 'at least 32 random characters').optional(),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { ContactWindowSchema } from '../domain/contact-window';
 import { ConsentSource, earliestSendingInstant, isConsentGiven, type Purpose } from '../domain/consent';
@@ -177,12 +178,13 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
         return { messageId: message.id, status: 'suppressed', reason: 'no consent' };
       }
 
+      const expire = async (reason: 'quiet-hours' | 'frequency-cap' | 'pace'): Promise<SendMessageResult> => {
+        await db.message.update({ where: { id: message.id }, data: { status: 'expired', errorReason: `${reason} past notAfter`, deferredUntil: null } });
+        logger.info({ ...log, reason }, 'message expired: it could not go out in time');
+        return { messageId: message.id, status: 'expired', reason: `${reason} past notAfter` };
+      };
       const defer = async (notBefore: Date, reason: 'quiet-hours' | 'frequency-cap'): Promise<SendMessageResult> => {
-        if (input.notAfter && notBefore.getTime() > Date.parse(input.notAfter)) {
-          await db.message.update({ where: { id: message.id }, data: { status: 'expired', errorReason: `${reason} past notAfter`, deferredUntil: null } });
-          logger.info({ ...log, reason }, 'message expired: it could not go out in time');
-          return { messageId: message.id, status: 'expired', reason: `${reason} past notAfter` };
-        }
+        if (input.notAfter && notBefore.getTime() > Date.parse(input.notAfter)) return expire(reason);
         await db.message.update({ where: { id: message.id }, data: { deferredUntil: notBefore } });
         logger.info({ ...log, reason, notBefore: notBefore.toISOString() }, 'message deferred');
         return { messageId: message.id, status: 'deferred', reason, notBefore: notBefore.toISOString() };
@@ -193,6 +195,18 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       const customerWindow = ContactWindowSchema.parse({ start: customer.contactWindowStart, end: customer.contactWindowEnd });
       const opensAt = earliestSendingInstant(now, purpose, customerWindow, store.timeZone);
       if (opensAt.getTime() > now.getTime()) return defer(opensAt, 'quiet-hours');
+
+      // The provider's pace, shared by all workers: wait for this message's slot. A burst of due
+      // reminders queues here, and one whose slot comes after its notAfter expires instead of going out late.
+      const pace = input.channel === 'sms' ? deps.smsPace : undefined;
+      if (pace) {
+        const slot = await pace.reserve(pace.cost(message.body), input.notAfter ? new Date(input.notAfter) : null);
+        if (slot.status === 'past-latest') return expire('pace');
+        if (slot.status === 'booked') {
+          throw ApplicationFailure.create({ message: 'the provider\'s pace is booked ahead', type: ErrorType.SendPaceBooked, nextRetryDelay: slot.retryInMs });
+        }
+        await sleep(slot.waitMs);
+      }
 
       // The cap counts this channel's messages (an email does not use up the SMS allowance), under a
       // lock on the customer, so two sends at once cannot both take the last place.

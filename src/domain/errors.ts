@@ -13,6 +13,8 @@ export const ErrorType = {
   TaskAlreadyClosed: 'TaskAlreadyClosed',
   /** Retryable: a send waits while the provider may still accept an earlier attempt's request. */
   EarlierAttemptInFlight: 'EarlierAttemptInFlight',
+  /** Retryable: the provider's sending pace is booked further ahead than a send waits in its activity. */
+  SendPaceBooked: 'SendPaceBooked',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

@@ -12,6 +12,13 @@ import type { VehicleEvent, YearsKind } from '../domain/years';
 export type { LifecycleInput, LifecycleState, StepState, StepStatus } from '../domain/lifecycle';
 export type { VehicleEvent, VehicleFacts, YearsPlan } from '../domain/years';
 
+/**
+ * The task queue of customer messages beside a workflow task queue: the workers run both, and
+ * workflows started on `taskQueue` send there, so sends waiting for the provider's pace hold only
+ * messaging slots, never the slots the plan's other activities need.
+ */
+export const messagingTaskQueue = (taskQueue: string) => `${taskQueue}-messaging`;
+
 /** A call's outcome, recorded by the staff member who made it (through the task API). */
 export interface CallAnswer {
   kind: 'call';

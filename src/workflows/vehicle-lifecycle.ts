@@ -16,6 +16,7 @@
  * Patches in v5: 'plan-the-years' (the years after delivery run beside the post-delivery plan, from
  * the start: maintenance, post-service calls, insurance, inspection, licence, greetings, DMS vehicle
  * events; continue-as-new carries only open steps), 'skip-closed-steps-of-imported'.
+ * Patches in v6: 'send-on-messaging-queue' (sends go to the messaging task queue, paced for the provider).
  */
 import {
   allHandlersFinished,
@@ -72,6 +73,7 @@ import {
   CustomerAnswer,
   customerRepliedSignal,
   legacyCompleteTaskUpdate,
+  messagingTaskQueue,
   ownershipEndedSignal,
   recordAnswerUpdate,
   recordVehicleEventUpdate,
@@ -87,6 +89,12 @@ const { openFollowUp, closeFollowUp, markMandatory, endDelivery, recordYearsCycl
 
 /** Sends time out sooner (the Twilio client gives up after 15 s), so a crashed worker's send is retried soon. */
 const { sendMessage } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY });
+
+/**
+ * Since v6 on the messaging task queue, where the send waits for its slot in the provider's pace
+ * (at most 10 s, src/messaging/pace.ts) before the Twilio client's 15 s: hence the longer timeout.
+ */
+const paced = () => proxyActivities<Activities>({ taskQueue: messagingTaskQueue(workflowInfo().taskQueue), startToCloseTimeout: '45 seconds', retry: RETRY });
 
 /**
  * Activities behind an update have a caller waiting: a few quick tries, then the update fails
@@ -338,8 +346,9 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     // A delivery that reached us late: a message past its "not after" is recorded as expired, never sent.
     if (notAfter !== null && Date.now() > notAfter) return void (s.status = 'expired');
     try {
+      const send = patched('send-on-messaging-queue') ? paced().sendMessage : sendMessage;
       for (;;) {
-        const sent = await sendMessage({
+        const sent = await send({
           idempotencyKey: `${workflowInfo().workflowId}:${input.deliveryId}:${s.key}`,
           deliveryId: input.deliveryId, templateKey: template, channel, purpose,
           ...(notAfter !== null && { notAfter: new Date(notAfter).toISOString() }),

@@ -1,12 +1,11 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createCaseActivities } from '../../src/activities/cases';
 import type { Db } from '../../src/db/client';
 import { createOutboxTransport } from '../../src/messaging/transports';
 import { createApiKey } from '../../src/services/stores';
 import { createTestDatabase } from '../helpers/db';
-import { createTestWorker, timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
+import { createTestWorker, type TestWorker, timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
 import { Api, buildApi } from '../messaging/fixtures';
 
 // Jest on Node 20 cannot require the ES-only modules of the docs UI, which is not under test here.
@@ -22,7 +21,7 @@ jest.setTimeout(120_000);
 let env: TestWorkflowEnvironment;
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
-let worker: Worker;
+let worker: TestWorker;
 let running: Promise<void>;
 let api: Api;
 let key: string;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import fc from 'fast-check';
 import { createActivities } from '../../src/activities';
 import { createApiKey } from '../../src/services/stores';
@@ -11,7 +10,7 @@ import { createOutboxTransport } from '../../src/messaging/transports';
 import { UNSUBSCRIBE_PATH, unsubscribeLinks } from '../../src/messaging/unsubscribe';
 import { TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH } from '../../src/messaging/twilio-webhook';
 import { createTestDatabase } from '../helpers/db';
-import { createTestWorker, devServerEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { createTestWorker, type TestWorker, devServerEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { adminKey, type Api, buildApi, PUBLIC_BASE_URL, seedStore, silentLogger, twilioSignature, zoneWhereItIsNoon } from '../messaging/fixtures';
 
 /**
@@ -38,7 +37,7 @@ const PARALLEL = 4;
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
+let worker: TestWorker;
 let workerRun: Promise<void>;
 let api: Api;
 

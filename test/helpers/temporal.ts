@@ -3,6 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, WorkflowBundle } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/connection';
 import { temporalBinaries } from '../../src/temporal/toolchain';
+import { messagingTaskQueue } from '../../src/workflows/contract';
 
 /**
  * One helper for workflow tests: a time-skipping server from our cached binary, the workflow
@@ -40,12 +41,26 @@ export function uniqueTaskQueue(prefix = 'test'): string {
   return `${prefix}-${randomUUID()}`;
 }
 
-export async function createTestWorker(env: TestWorkflowEnvironment, activities: object, taskQueue = uniqueTaskQueue()) {
-  const worker = await Worker.create({
+/** The workflow worker and the messaging worker beside it (as src/worker.ts runs them), run and stopped together. */
+export interface TestWorker {
+  run(): Promise<void>;
+  runUntil<R>(fnOrPromise: Promise<R> | (() => Promise<R>)): Promise<R>;
+  /** Stops the workflow worker; the messaging worker stops once it has. */
+  shutdown(): void;
+}
+
+export async function createTestWorker(env: TestWorkflowEnvironment, activities: object, taskQueue = uniqueTaskQueue()): Promise<{ worker: TestWorker; taskQueue: string }> {
+  const main = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
   });
+  const messaging = await Worker.create({ connection: env.nativeConnection, taskQueue: messagingTaskQueue(taskQueue), activities });
+  const worker: TestWorker = {
+    run: () => messaging.runUntil(main.run()),
+    runUntil: (fnOrPromise) => messaging.runUntil(() => main.runUntil(fnOrPromise)),
+    shutdown: () => main.shutdown(),
+  };
   return { worker, taskQueue };
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import http, { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { smsSegments } from '../../src/domain/sms-segments';
 import { freePort } from '../../src/stack';
 
 /** One request as the mock received it; the form body is parsed so tests can assert on `To`, `Body`... */
@@ -51,6 +52,13 @@ export interface TwilioMock {
   idle(): Promise<void>;
   /** The next `count` accepted messages stay queued, without a date sent, as Twilio holds throttled ones. */
   holdInQueue(count: number): void;
+  /**
+   * From now on, creates above `perSecond` (messages, or SMS segments) answer 429 (20429), as a
+   * provider's rate limit does: a token bucket holding one second's worth.
+   */
+  limitRate(perSecond: number, counts: 'segments' | 'messages'): void;
+  /** Creates answered 429 by that rate limit. */
+  rateLimited(): number;
   stop(): Promise<void>;
 }
 
@@ -95,6 +103,8 @@ export async function startTwilioMock(): Promise<TwilioMock> {
     delayNextRequest: (ms) => (provider.requestDelayMs = ms),
     idle: () => provider.idle(),
     holdInQueue: (count) => (provider.held = count),
+    limitRate: (perSecond, counts) => (provider.rate = new TokenBucket(perSecond, counts)),
+    rateLimited: () => provider.rate?.refused ?? 0,
     stop: async () => {
       proxy.closeAllConnections();
       await new Promise((resolve) => proxy.close(resolve));
@@ -110,6 +120,7 @@ class MockProvider {
   requestDelayMs = 0;
   loseAnswer = false;
   held = 0;
+  rate: TokenBucket | undefined;
   private faults: { remaining: number; status: number; code?: number } = { remaining: 0, status: 500 };
   private readonly creating = new Set<Promise<unknown>>();
   private waiters: { count: number; resolve: () => void }[] = [];
@@ -183,6 +194,7 @@ class MockProvider {
       this.faults.remaining -= 1;
       return twilioError(this.faults.status, this.faults.code);
     }
+    if (this.rate && !this.rate.take(String(record(req, body).form.Body ?? ''))) return twilioError(429);
     const answerDelay = this.answerDelayMs;
     const lose = this.loseAnswer;
     [this.answerDelayMs, this.loseAnswer] = [0, false];
@@ -205,6 +217,30 @@ class MockProvider {
     for (const waiter of this.waiters.filter((w) => this.messages.length >= w.count)) waiter.resolve();
     this.waiters = this.waiters.filter((w) => this.messages.length < w.count);
     return message;
+  }
+}
+
+/** The provider's rate: refills `perSecond` units a second, up to one second's worth. */
+class TokenBucket {
+  refused = 0;
+  private tokens: number;
+  private at = performance.now();
+
+  constructor(private readonly perSecond: number, private readonly counts: 'segments' | 'messages') {
+    this.tokens = perSecond;
+  }
+
+  take(body: string): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+    const cost = this.counts === 'segments' ? Math.max(1, smsSegments(body).segments) : 1;
+    if (this.tokens < cost) {
+      this.refused += 1;
+      return false;
+    }
+    this.tokens -= cost;
+    return true;
   }
 }
 

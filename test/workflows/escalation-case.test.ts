@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import pino from 'pino';
 import { createCaseActivities } from '../../src/activities/cases';
@@ -22,7 +21,7 @@ import {
   resolveCaseUpdate,
 } from '../../src/workflows/contract';
 import { createTestDatabase } from '../helpers/db';
-import { createTestWorker, timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
+import { createTestWorker, type TestWorker, timeSkippingEnv, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
 import { recordHistory } from './histories';
 
 /**
@@ -41,7 +40,7 @@ const DESK: CaseActor = { kind: 'api-key', id: 'desk-key' };
 let env: TestWorkflowEnvironment;
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
-let worker: Worker;
+let worker: TestWorker;
 let running: Promise<void>;
 let taskQueue: string;
 const sent: { channel: 'email' | 'sms'; message: OutboundMessage }[] = [];

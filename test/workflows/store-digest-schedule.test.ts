@@ -1,5 +1,4 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { createDigestActivities } from '../../src/activities/digest';
 import { createNotificationActivities } from '../../src/activities/notifications';
 import type { Db } from '../../src/db/client';
@@ -7,7 +6,7 @@ import type { OutboundMessage, Transport } from '../../src/messaging/transports'
 import { syncDigestSchedule } from '../../src/services/digest-schedules';
 import { digestScheduleId } from '../../src/workflows/contract';
 import { createTestDatabase } from '../helpers/db';
-import { createTestWorker, devServerEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { createTestWorker, type TestWorker, devServerEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { adminKey, type Api, buildApi, silentLogger } from '../messaging/fixtures';
 
 // Jest on Node 20 cannot require the ES-only modules of the docs UI, which is not under test here.
@@ -20,7 +19,7 @@ jest.mock('@fastify/swagger-ui', () => ({ __esModule: true, default: async () =>
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
+let worker: TestWorker;
 let workerRun: Promise<void>;
 let api: Api;
 let admin: string;
