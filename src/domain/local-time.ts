@@ -58,30 +58,46 @@ function inZone(at: Date, timeZone: string): DateTime<true> {
   return local;
 }
 
-function parseLocalDate(localDate: string): DateTime<true> {
-  const day = DateTime.fromISO(localDate, { zone: 'utc' });
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(localDate) || !day.isValid) {
+const LOCAL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** A local date's parts, checked (no 31 April); by hand, as luxon's ISO parser is costly in every workflow's first task. */
+function parseLocalDate(localDate: string): { year: number; month: number; day: number } {
+  const m = LOCAL_DATE.exec(localDate);
+  const [year, month, day] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [NaN, NaN, NaN];
+  const utc = new Date(Date.UTC(2000, month - 1, day));
+  utc.setUTCFullYear(year);
+  if (!m || utc.getUTCMonth() !== month - 1 || utc.getUTCDate() !== day) {
     throw new RangeError(`expected a local date YYYY-MM-DD, got ${localDate}`);
   }
-  return day;
+  return { year, month, day };
 }
+
+/** Showings already worked out, by zone, date and time: a pure function of them, asked again and again. */
+const showings = new Map<string, readonly number[]>();
+const MAX_REMEMBERED_SHOWINGS = 10_000;
 
 /**
  * The instants, earliest first, at which the store's clock shows `hhmm` on `localDate`: two when
  * autumn's clock change repeats that hour. A time skipped in spring is read as that long after
  * the jump (02:30 -> 03:30), as RFC 5545 and Temporal's "compatible" mode do.
  */
-function showingsOfLocalTime(localDate: string, hhmm: string, timeZone: string): DateTime<true>[] {
+function showingsOfLocalTime(localDate: string, hhmm: string, timeZone: string): readonly number[] {
+  const key = `${timeZone} ${localDate} ${hhmm}`;
+  const known = showings.get(key);
+  if (known) return known;
   assertTimeZone(timeZone);
   const { year, month, day } = parseLocalDate(localDate);
   const [hour, minute] = hhmm.split(':').map(Number);
   const local = DateTime.fromObject({ year, month, day, hour, minute }, { zone: timeZone });
   if (!local.isValid) throw new RangeError(`invalid local time ${localDate} ${hhmm}`);
-  return local.getPossibleOffsets().sort((a, b) => a.toMillis() - b.toMillis());
+  const found = local.getPossibleOffsets().map((t) => t.toMillis()).sort((a, b) => a - b);
+  if (showings.size >= MAX_REMEMBERED_SHOWINGS) showings.clear();
+  showings.set(key, found);
+  return found;
 }
 
 function firstShowingOfLocalTime(localDate: string, hhmm: string, timeZone: string): Date {
-  return showingsOfLocalTime(localDate, hhmm, timeZone)[0].toJSDate();
+  return new Date(showingsOfLocalTime(localDate, hhmm, timeZone)[0]);
 }
 
 export function localDateOf(at: Date, timeZone: string): string {
@@ -90,7 +106,14 @@ export function localDateOf(at: Date, timeZone: string): string {
 
 export function addLocalDays(localDate: string, days: number): string {
   if (!Number.isInteger(days)) throw new RangeError(`expected a whole number of days, got ${days}`);
-  return parseLocalDate(localDate).plus({ days }).toISODate();
+  const { year, month, day } = parseLocalDate(localDate);
+  const date = new Date(Date.UTC(2000, month - 1, day + days));
+  date.setUTCFullYear(year, month - 1, day + days);
+  const y = date.getUTCFullYear();
+  // Beyond four-digit years ISO 8601 writes a sign and six digits: luxon's format.
+  if (y < 0 || y > 9999) return DateTime.fromMillis(date.getTime(), { zone: 'utc' }).toISODate()!;
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+  return `${pad(y, 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}`;
 }
 
 export function isInsideWindow(at: Date, w: ContactWindow, timeZone: string): boolean {
@@ -102,8 +125,8 @@ export function isInsideWindow(at: Date, w: ContactWindow, timeZone: string): bo
 export function nextAllowedInstant(at: Date, w: ContactWindow, timeZone: string): Date {
   if (isInsideWindow(at, w, timeZone)) return at;
   const today = localDateOf(at, timeZone);
-  const laterToday = showingsOfLocalTime(today, w.start, timeZone).find((t) => t.toMillis() > at.getTime());
-  return laterToday?.toJSDate() ?? firstShowingOfLocalTime(addLocalDays(today, 1), w.start, timeZone);
+  const laterToday = showingsOfLocalTime(today, w.start, timeZone).find((t) => t > at.getTime());
+  return laterToday !== undefined ? new Date(laterToday) : firstShowingOfLocalTime(addLocalDays(today, 1), w.start, timeZone);
 }
 
 /** The window that opens on `localDate`; a window crossing midnight closes on the next day. */

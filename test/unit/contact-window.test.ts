@@ -11,6 +11,7 @@ import {
   nextAllowedInstant,
   windowOnLocalDay,
 } from '../../src/domain/contact-window';
+import { DateTime } from 'luxon';
 
 // Asia/Shanghai is UTC+8 all year. New York: EST (UTC-5) / EDT (UTC-4), clocks change on
 // 2025-03-09 and 2025-11-02 at 02:00. Berlin: CET (UTC+1) / CEST (UTC+2), clocks change on
@@ -242,6 +243,30 @@ describe('addLocalDays', () => {
   it('refuses part days and malformed dates', () => {
     expect(() => addLocalDays('2025-06-03', 1.5)).toThrow(RangeError);
     expect(() => addLocalDays('2025-13-01', 1)).toThrow(RangeError);
+    expect(() => addLocalDays('2025-04-31', 1)).toThrow(RangeError);
+    expect(() => addLocalDays('2025-02-29', 1)).toThrow(RangeError);
+    expect(() => addLocalDays('2025-6-03', 1)).toThrow(RangeError);
+  });
+
+  it('counts calendar days as luxon does, across leap years, centuries and the four-digit limit', () => {
+    // Worked out by hand rather than by luxon (the workflow's first task spends its time there).
+    for (const from of ['2000-02-28', '2024-12-31', '2100-02-28', '0099-12-31', '9999-12-30', '2025-03-31']) {
+      for (const days of [-800, -366, -365, -1, 0, 1, 2, 30, 365, 366, 1000]) {
+        expect(addLocalDays(from, days)).toBe(DateTime.fromISO(from, { zone: 'utc' }).plus({ days }).toISODate());
+      }
+    }
+  });
+});
+
+describe('remembered showings', () => {
+  it('answer alike however often, and keep zones and dates apart', () => {
+    const first = [SHANGHAI, NEW_YORK, BERLIN].map((zone) => windowOnLocalDay('2025-11-02', { start: '01:30', end: '20:00' }, zone));
+    const again = [SHANGHAI, NEW_YORK, BERLIN].map((zone) => windowOnLocalDay('2025-11-02', { start: '01:30', end: '20:00' }, zone));
+    expect(again).toEqual(first);
+    expect(new Set(first.map((w) => w.start.getTime())).size).toBe(3);
+    // New York shows 01:30 twice that night (clocks went back at 02:00): the earlier one counts.
+    expect(first[1].start.toISOString()).toBe('2025-11-02T05:30:00.000Z');
+    expect(nextAllowedInstant(utc('2025-11-02T05:45:00Z'), { start: '01:30', end: '01:40' }, NEW_YORK).toISOString()).toBe('2025-11-02T06:30:00.000Z');
   });
 });
 
