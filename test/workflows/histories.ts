@@ -21,8 +21,9 @@ export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
  * 'record-ownership-end'; the recordAnswer update (survey scores and replies too); expiring messages.
  * v5: 'plan-the-years' (the years after delivery beside the plan; the recordVehicleEvent update),
  * 'skip-closed-steps-of-imported'.
+ * v6: 'send-on-messaging-queue' (sends on the messaging task queue, at the provider's pace).
  */
-export const WORKFLOW_VERSION = 'v5';
+export const WORKFLOW_VERSION = 'v6';
 /** Each workflow type's file prefix and current version (the case workflow's first is v1). */
 const HISTORY_FILES: Record<string, { prefix: string; version: string }> = {
   vehicleLifecycle: { prefix: 'vehicle-lifecycle', version: WORKFLOW_VERSION },
