@@ -18,6 +18,8 @@ import { Prisma } from '../generated/prisma/client';
 export interface KpiFilter {
   /** absent: every store the actor spans */
   storeId?: string;
+  /** also only these stores (the stores of one time zone, when a group's stores keep several) */
+  storeIds?: readonly string[];
   /** follow-ups assigned to them; deliveries they sold */
   staffId?: string;
   from: Date;
@@ -71,6 +73,7 @@ export function followUpsDue(filter: KpiFilter): Prisma.Sql {
     AND f.status NOT IN (${Prisma.join(UNCOUNTED_STATUSES)})
     AND f."dueEnd" >= ${filter.from}::timestamptz AND f."dueEnd" < ${filter.to}::timestamptz
     ${filter.storeId ? Prisma.sql`AND f."storeId" = ${filter.storeId}` : Prisma.empty}
+    ${filter.storeIds ? Prisma.sql`AND f."storeId" IN (${Prisma.join(filter.storeIds)})` : Prisma.empty}
     ${filter.staffId ? Prisma.sql`AND f."assigneeId" = ${filter.staffId}::uuid` : Prisma.empty}`;
 }
 
@@ -78,6 +81,7 @@ export function followUpsDue(filter: KpiFilter): Prisma.Sql {
 export function deliveriesIn(filter: KpiFilter): Prisma.Sql {
   return Prisma.sql`d."deliveredAt" >= ${filter.from}::timestamptz AND d."deliveredAt" < ${filter.to}::timestamptz
     ${filter.storeId ? Prisma.sql`AND d."storeId" = ${filter.storeId}` : Prisma.empty}
+    ${filter.storeIds ? Prisma.sql`AND d."storeId" IN (${Prisma.join(filter.storeIds)})` : Prisma.empty}
     ${filter.staffId ? Prisma.sql`AND d."consultantId" = ${filter.staffId}::uuid` : Prisma.empty}`;
 }
 
