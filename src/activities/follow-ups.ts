@@ -126,7 +126,7 @@ export function createFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'logger
           completedAt: closed ? completedAt : null, completedById: input.completedById ?? fu.completedById,
           ...(o.reached && {
             satisfied: o.satisfied, csat: o.csat, nps: o.nps, promisesKept: o.promisesKept, complaint: o.complaint,
-            contactDataCorrect: o.contactDataCorrect, answerChannel: 'phone',
+            contactDataCorrect: o.contactDataCorrect, showroomVisit: o.showroomVisit, answerChannel: 'phone',
           }),
         };
         const { count } = await tx.followUp.updateMany({ where: { id: fu.id, status: 'open', attempts: fu.attempts }, data });

@@ -5,6 +5,7 @@ import { createFollowUpActivities } from './follow-ups';
 import { createImportActivities } from './import';
 import { createMessagingActivities } from './messaging';
 import { createNotificationActivities } from './notifications';
+import { createReplacementActivities } from './replacement';
 import { createYearsActivities } from './years';
 
 export type { ActivityDeps } from './deps';
@@ -18,6 +19,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createYearsActivities(deps),
   ...createDigestActivities(deps),
   ...createNotificationActivities(deps),
+  ...createReplacementActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

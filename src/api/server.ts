@@ -24,6 +24,7 @@ import { messageRoutes } from './routes/messages';
 import { ownershipRoutes } from './routes/ownership';
 import { vehicleEventRoutes } from './routes/vehicle-events';
 import { yearsPlanRoutes } from './routes/years-plan';
+import { replacementRoutes } from './routes/replacement';
 import { planRoutes } from './routes/plans';
 import { storeRoutes } from './routes/stores';
 import { taskRoutes } from './routes/tasks';
@@ -87,6 +88,7 @@ export async function buildServer(deps: ApiDeps, opts: { logLevel?: string } = {
   await app.register(ownershipRoutes, deps);
   await app.register(vehicleEventRoutes, deps);
   await app.register(yearsPlanRoutes, deps);
+  await app.register(replacementRoutes, deps);
   await app.register(planRoutes, deps);
   await app.register(storeRoutes, deps);
   await app.register(messageRoutes, deps);

@@ -9,6 +9,7 @@
  */
 import { DateTime } from 'luxon';
 import type { FollowUpStatus } from './outcome';
+import { OUTREACH_STEP_PREFIX } from './replacement';
 
 export const KPI_KEYS = [
   'satisfaction',
@@ -67,7 +68,9 @@ export type FollowUpCondition =
   /** the required window has closed when the KPI is read: a call still inside it is not late, nor on time, yet */
   | { windowClosed: true }
   /** a kind of call by its plan step's key (the post-service calls of the years) */
-  | { stepKeyPrefix: string };
+  | { stepKeyPrefix: string }
+  /** the showroom invitation's result */
+  | { field: 'showroomVisit'; is: 'booked' | 'came' };
 
 export interface FollowUpKpiDefinition {
   denominator: readonly FollowUpCondition[];
@@ -130,11 +133,12 @@ export function isFollowUpKpi(key: KpiKey): key is FollowUpKpiKey {
  * - booked: a service was booked for it; done: the customer came (maintenance) or renewed (insurance);
  * - due: its due date has passed, or it was done before.
  * Post-service satisfaction counts the satisfaction calls after service visits (step keys
- * `post-service-…`), by their required window, as the follow-up KPIs do.
+ * `post-service-…`), by their required window, as the follow-up KPIs do; the invitation-to-visit
+ * rate the replacement outreach calls (`replacement-…`) the same way.
  */
 export type CycleFact = 'reminded' | 'booked' | 'done' | 'due';
 
-export const YEARS_KPI_KEYS = ['maintenanceBooked', 'maintenanceCame', 'insuranceRenewal', 'postServiceSatisfaction'] as const;
+export const YEARS_KPI_KEYS = ['maintenanceBooked', 'maintenanceCame', 'insuranceRenewal', 'postServiceSatisfaction', 'invitationToVisit'] as const;
 export type YearsKpiKey = (typeof YEARS_KPI_KEYS)[number];
 
 export const YEARS_KPI_LABELS: Record<YearsKpiKey, { zh: string; en: string }> = {
@@ -142,6 +146,7 @@ export const YEARS_KPI_LABELS: Record<YearsKpiKey, { zh: string; en: string }> =
   maintenanceCame: { zh: '定保招揽进店率（已提醒→已进店）', en: 'Maintenance reminders converted (reminded -> came)' },
   insuranceRenewal: { zh: '续保率', en: 'Insurance renewal rate' },
   postServiceSatisfaction: { zh: '售后服务回访满意率', en: 'Post-service satisfaction' },
+  invitationToVisit: { zh: '邀约到店率（置换邀约）', en: 'Invitation-to-visit rate (replacement outreach)' },
 };
 
 export const CYCLE_KPIS = {
@@ -155,6 +160,12 @@ export const POST_SERVICE_STEP_PREFIX = 'post-service-';
 export const POST_SERVICE_SATISFACTION: FollowUpKpiDefinition = {
   denominator: [completed, { stepKeyPrefix: POST_SERVICE_STEP_PREFIX }],
   numerator: [{ field: 'satisfied', equals: true }],
+};
+
+/** Of the replacement outreach calls completed (the customer reached), those whose customer came to the showroom. */
+export const INVITATION_TO_VISIT: FollowUpKpiDefinition = {
+  denominator: [completed, { stepKeyPrefix: OUTREACH_STEP_PREFIX }],
+  numerator: [{ field: 'showroomVisit', is: 'came' }],
 };
 
 /**

@@ -17,6 +17,8 @@ export const CallOutcomeSchema = z
       .strictObject({ phone: MobilePhoneSchema.optional(), email: z.email().max(254).optional() })
       .optional(),
     note: safeNote(2000).optional(),
+    /** An invitation to the showroom (the replacement outreach call): booked a visit, or came. */
+    showroomVisit: z.enum(['booked', 'came']).optional(),
   })
   .superRefine((o, ctx) => {
     if (o.reached) {
@@ -24,7 +26,7 @@ export const CallOutcomeSchema = z
       if (o.satisfied === undefined) ctx.addIssue({ code: 'custom', path: ['satisfied'], message: 'required when the customer was reached' });
       return;
     }
-    for (const field of ['satisfied', 'csat', 'nps', 'promisesKept', 'complaint'] as const) {
+    for (const field of ['satisfied', 'csat', 'nps', 'promisesKept', 'complaint', 'showroomVisit'] as const) {
       if (o[field] !== undefined) {
         ctx.addIssue({ code: 'custom', path: [field], message: 'an unreached customer gave no answer: leave it out' });
       }

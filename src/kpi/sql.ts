@@ -42,6 +42,7 @@ function conditionSql(c: FollowUpCondition, asOf: Date): Prisma.Sql {
   if ('status' in c) return Prisma.sql`f.status IN (${Prisma.join(c.status)})`;
   if ('windowClosed' in c) return Prisma.sql`f."dueEnd" <= ${asOf}::timestamptz`;
   if ('stepKeyPrefix' in c) return Prisma.sql`f."stepKey" LIKE ${`${c.stepKeyPrefix}%`}`;
+  if ('is' in c) return Prisma.sql`f."showroomVisit" IS NOT DISTINCT FROM ${c.is}`;
   if ('equals' in c) return Prisma.sql`${COLUMNS[c.field]} IS NOT DISTINCT FROM ${c.equals}::boolean`;
   if ('answered' in c) return Prisma.sql`${COLUMNS[c.field]} IS NOT NULL`;
   const column = COLUMNS[c.field];

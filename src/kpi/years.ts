@@ -1,10 +1,10 @@
 /**
  * The KPIs of the years after delivery (src/domain/kpi.ts YEARS_KPI_KEYS), compiled from their
- * definitions: cycle rates over "YearsCycle" (aliased `c`), post-service satisfaction over the
- * follow-ups (aliased `f`).
+ * definitions: cycle rates over "YearsCycle" (aliased `c`), post-service satisfaction and the
+ * invitation-to-visit rate over the follow-ups (aliased `f`).
  */
 import type { Db } from '../db/client';
-import { CYCLE_KPIS, CycleFact, type KpiTally, POST_SERVICE_SATISFACTION, YEARS_KPI_KEYS, type YearsKpiKey } from '../domain/kpi';
+import { CYCLE_KPIS, CycleFact, type FollowUpKpiDefinition, INVITATION_TO_VISIT, type KpiTally, POST_SERVICE_SATISFACTION, YEARS_KPI_KEYS, type YearsKpiKey } from '../domain/kpi';
 import { Prisma } from '../generated/prisma/client';
 import { allOf, followUpsDue, type KpiFilter } from './sql';
 
@@ -39,7 +39,10 @@ export function createYearsKpiQueries(db: Db) {
           Prisma.sql`count(*) FILTER (WHERE ${denominator} AND ${cycleFactSql(def.numerator, dates)})::int AS ${alias(key, 'n')}`,
         ];
       });
-      const post = { d: allOf(POST_SERVICE_SATISFACTION.denominator, filter.asOf), n: allOf([...POST_SERVICE_SATISFACTION.denominator, ...POST_SERVICE_SATISFACTION.numerator], filter.asOf) };
+      const followUpColumns = ([['postServiceSatisfaction', POST_SERVICE_SATISFACTION], ['invitationToVisit', INVITATION_TO_VISIT]] as const).flatMap(([key, def]: readonly [string, FollowUpKpiDefinition]) => [
+        Prisma.sql`count(*) FILTER (WHERE ${allOf(def.denominator, filter.asOf)})::int AS ${alias(key, 'd')}`,
+        Prisma.sql`count(*) FILTER (WHERE ${allOf([...def.denominator, ...def.numerator], filter.asOf)})::int AS ${alias(key, 'n')}`,
+      ]);
       const [row] = await db.$queryRaw<Record<string, number>[]>`
         WITH cy AS (
           SELECT ${Prisma.join(cycleColumns)}
@@ -48,8 +51,7 @@ export function createYearsKpiQueries(db: Db) {
             ${filter.storeId ? Prisma.sql`AND c."storeId" = ${filter.storeId}` : Prisma.empty}
             ${filter.staffId ? Prisma.sql`AND false` : Prisma.empty}
         ), ps AS (
-          SELECT count(*) FILTER (WHERE ${post.d})::int AS "postServiceSatisfaction.d",
-                 count(*) FILTER (WHERE ${post.n})::int AS "postServiceSatisfaction.n"
+          SELECT ${Prisma.join(followUpColumns)}
           FROM "FollowUp" f
           WHERE ${followUpsDue(filter)}
         )

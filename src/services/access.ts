@@ -202,7 +202,9 @@ export const ACTIONS = {
   'case.act': ['cr_specialist', 'manager', 'general_manager'],
   /** read the audit log */
   'audit.read': ['manager', 'general_manager'],
-  /** the store's digest hour, pause, reclaim period and KPI thresholds */
+  /** pre-screen the replacement candidates (I-1): CR and the store's managers */
+  'replacement.screen': ['cr_specialist', 'manager', 'general_manager'],
+  /** the store's digest hour, pause, reclaim period, KPI thresholds and replacement criteria */
   'store.settings': ['manager', 'general_manager'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 export type Action = keyof typeof ACTIONS;

@@ -52,12 +52,16 @@ export async function fairAssignee(tx: Tx, storeId: string, role: string, exclud
 
 /**
  * A call task's assignee: the customer's consultant (who made the deal, or took the customer over
- * in a reclaim); for the supervisor's call, that consultant's team supervisor while they are an
- * active supervisor of the store; else the fair rule.
+ * in a reclaim) while they are still active; for the supervisor's call, that consultant's team
+ * supervisor while they are an active supervisor of the store; else the fair rule (a replacement
+ * outreach call years after the sale often finds the seller gone).
  */
 export async function callAssignee(tx: Tx, delivery: { storeId: string; consultantId: string; ownerId?: string | null }, role: CallRole): Promise<string | null> {
   const consultantId = delivery.ownerId ?? delivery.consultantId;
-  if (role === 'consultant') return consultantId;
+  if (role === 'consultant') {
+    const consultant = await tx.staff.findUnique({ where: { id: consultantId }, select: { active: true } });
+    if (consultant?.active) return consultantId;
+  }
   if (role === 'supervisor') {
     const { supervisor } = await tx.staff.findUniqueOrThrow({
       where: { id: consultantId },

@@ -12,7 +12,7 @@ import type { Prisma } from '../generated/prisma/client';
 
 type Tx = Prisma.TransactionClient;
 
-export const AUDIT_ENTITIES = ['task', 'case', 'customer', 'consent', 'plan', 'template', 'staff', 'staff-login', 'api-key', 'store', 'kpi-threshold'] as const;
+export const AUDIT_ENTITIES = ['task', 'case', 'customer', 'consent', 'plan', 'template', 'staff', 'staff-login', 'api-key', 'store', 'kpi-threshold', 'replacement-candidate'] as const;
 export type AuditEntity = (typeof AUDIT_ENTITIES)[number];
 
 /** Who made a change: a staff member, an API key, or the system on its own (a schedule, a workflow). */

@@ -99,6 +99,23 @@ export interface VehicleEventResult {
  */
 export const recordVehicleEventUpdate = defineUpdate<VehicleEventResult, [VehicleEvent]>('recordVehicleEvent');
 
+/** v6: CR passed a replacement candidate (I-1): the vehicle's workflow opens its consultant's outreach call. */
+export interface OutreachCallRequest {
+  candidateId: string;
+  /** The candidate's replacement cycle ("year-4"): one outreach call per cycle. */
+  cycle: string;
+  /** Days the consultant has for the call (the store's criteria). */
+  callWindowDays: number;
+}
+
+export interface OutreachCallResult {
+  stepKey: string;
+  followUpId: string;
+}
+
+/** Opens the outreach call (idempotent per cycle); its outcome comes through recordAnswerUpdate like any call's. */
+export const openOutreachCallUpdate = defineUpdate<OutreachCallResult, [OutreachCallRequest]>('openOutreachCall');
+
 /**
  * The update the first three workflow versions took for call outcomes. Its handler stays for the
  * histories that carry it; new callers send recordAnswerUpdate.

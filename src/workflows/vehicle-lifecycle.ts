@@ -17,6 +17,9 @@
  * the start: maintenance, post-service calls, insurance, inspection, licence, greetings, DMS vehicle
  * events; continue-as-new carries only open steps), 'skip-closed-steps-of-imported'.
  * Patches in v6: 'send-on-messaging-queue' (sends go to the messaging task queue, paced for the provider).
+ * Also in v6: the openOutreachCall update (a replacement outreach call, watched like a call of the
+ * years). A new handler adds no command to a history that never received it, so it needs no patch;
+ * the one change to existing code, awaiting its calls when the ownership ends, awaits nothing there.
  */
 import {
   allHandlersFinished,
@@ -31,6 +34,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { localDateOf } from '../domain/local-time';
+import { OUTREACH_CALL, outreachStepKey, outreachWindow } from '../domain/replacement';
 import type { Activities } from '../activities';
 import type { CallRole } from '../services/assignment';
 import {
@@ -62,6 +66,7 @@ import {
   upcoming,
   VehicleEvent,
   vehicleEventProblem,
+  YearsCallTouch,
   YearsContext,
   YearsState,
 } from '../domain/years';
@@ -73,6 +78,8 @@ import {
   CustomerAnswer,
   customerRepliedSignal,
   legacyCompleteTaskUpdate,
+  openOutreachCallUpdate,
+  OutreachCallRequest,
   messagingTaskQueue,
   ownershipEndedSignal,
   recordAnswerUpdate,
@@ -218,6 +225,42 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
       if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidRequest');
     },
   });
+
+  /** Outreach calls opened by openOutreachCallUpdate, watched in the background as the years' calls are. */
+  const outreachCalls: Promise<void>[] = [];
+
+  setHandler(openOutreachCallUpdate, openOutreachCall, {
+    validator: ({ cycle, callWindowDays }) => {
+      if (!years) throw ApplicationFailure.nonRetryable('this ownership started before the years were planned; it plans them from its next yearly run', 'YearsNotPlanned');
+      if (ended()) throw ApplicationFailure.nonRetryable('the ownership has ended', 'OwnershipEnded');
+      if (!/^year-\d{1,2}$/.test(cycle)) throw ApplicationFailure.nonRetryable('cycle must be year-<n>', 'InvalidRequest');
+      if (!(Number.isInteger(callWindowDays) && callWindowDays >= 1 && callWindowDays <= 60)) throw ApplicationFailure.nonRetryable('callWindowDays must be 1-60', 'InvalidRequest');
+    },
+  });
+
+  /**
+   * The consultant's replacement outreach call (I-1), open from now for the store's window. The
+   * task row is written before the step exists here, so a database outage fails the update with
+   * nothing changed; the same cycle again answers the call already open.
+   */
+  function openOutreachCall({ cycle, callWindowDays }: OutreachCallRequest) {
+    const key = outreachStepKey(cycle);
+    return oneAtATime(key, async () => {
+      const open = findStep(key);
+      if (open?.followUpId) return { stepKey: key, followUpId: open.followUpId };
+      const now = new Date();
+      const { dueStart, dueEnd } = outreachWindow(now, callWindowDays, localDateOf(now, input.timeZone), state.customerWindow, input.timeZone);
+      const touch: YearsCallTouch = { ...OUTREACH_CALL, checklist: [...OUTREACH_CALL.checklist], attempts: { ...OUTREACH_CALL.attempts }, offsetDays: 0, windowDays: callWindowDays };
+      const { followUpId } = await answering.openFollowUp({
+        deliveryId: input.deliveryId, stepKey: key, role: touch.role, checklist: touch.checklist, survey: false, mandatory: false, maxAttempts: touch.attempts.max, dueStart, dueEnd,
+      });
+      const s: StepState = { key, kind: 'call', role: touch.role, dueStart, dueEnd, status: 'open', attempts: 0, mandatory: false, followUpId };
+      state.steps.push(s);
+      years!.openCalls[key] = touch;
+      outreachCalls.push(runYearsCall(years!, s));
+      return { stepKey: key, followUpId };
+    });
+  }
 
   setHandler(rescheduleTaskUpdate, reschedule, {
     validator: ({ stepKey, requestedAt }) => {
@@ -475,7 +518,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
       await condition(() => ended() || yearsVersion !== seen || workflowInfo().continueAsNewSuggested, Math.max(1, wakeAt - Date.now()));
     }
     // A send under way (or held by quiet hours) finishes in this run; open calls finish here only when the ownership ended.
-    await Promise.all(ended() ? [...sends, ...calls] : sends);
+    await Promise.all(ended() ? [...sends, ...calls, ...outreachCalls] : sends);
   }
 
   /** What the next run needs: the post-delivery steps, the years' state and their open calls; steps done are in the database. */

@@ -195,6 +195,7 @@ describe('KPIs of the years', () => {
       ['maintenanceCame', 2, 3, 66.7],
       ['insuranceRenewal', 1, 3, 33.3],
       ['postServiceSatisfaction', 1, 2, 50],
+      ['invitationToVisit', 0, 0, null],
     ]);
   });
 });

@@ -4,6 +4,7 @@ import type { CaseActivities } from '../../src/activities/cases';
 import type { DigestActivities } from '../../src/activities/digest';
 import type { ImportActivities } from '../../src/activities/import';
 import type { NotificationActivities } from '../../src/activities/notifications';
+import type { ReplacementActivities } from '../../src/activities/replacement';
 import type { OpenFollowUpInput } from '../../src/activities/follow-ups';
 import type { SendMessageInput, SendMessageResult } from '../../src/activities/messaging';
 import type { RecordYearsCycleInput } from '../../src/activities/years';
@@ -64,8 +65,8 @@ export function fakeActivities(timeZone = 'Asia/Shanghai', hooks: FakeHooks = {}
     return fu;
   }
 
-  // The case, import and digest workflows' activities are real ones against a database in their own tests.
-  const activities: Omit<Activities, keyof CaseActivities | keyof ImportActivities | keyof DigestActivities | keyof NotificationActivities> = {
+  // The case, import and digest workflows' activities (the screening too) are real ones against a database in their own tests.
+  const activities: Omit<Activities, keyof CaseActivities | keyof ImportActivities | keyof DigestActivities | keyof NotificationActivities | keyof ReplacementActivities> = {
     async sendMessage(input) {
       record('sendMessage', input);
       const hooked = hooks.sendMessage?.(input);

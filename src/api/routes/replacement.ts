@@ -1,0 +1,133 @@
+import { ActivityFailure, ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Prisma } from '../../generated/prisma/client';
+import { CANDIDATE_STATUSES } from '../../domain/replacement';
+import { ReplacementCriteriaSchema, ReplacementDecisionBodySchema } from '../../domain/replacement-criteria';
+import { membershipAt, storeIdsOf } from '../../services/access';
+import { auditActorOf, recordAudit } from '../../services/audit';
+import { criteriaOf, decideCandidate } from '../../services/replacement';
+import { actorOf, assertCan } from '../auth';
+import { conflict, ErrorBodySchema, HttpError, notFound } from '../errors';
+import { StoreParamsSchema } from '../params';
+import type { ApiDeps } from '../server';
+
+const CriteriaViewSchema = z.object({ storeId: z.string(), builtIn: z.boolean(), criteria: ReplacementCriteriaSchema });
+
+const CandidateSchema = z.object({
+  id: z.string(),
+  storeId: z.string(),
+  deliveryId: z.string(),
+  cycle: z.string().describe('the vehicle\'s year of ownership it was screened in, e.g. year-4'),
+  screenedAt: z.date(),
+  status: z.enum(CANDIDATE_STATUSES),
+  facts: z.object({ ageMonths: z.number(), model: z.string(), lastServiceOn: z.string().nullable(), forecastKm: z.number().nullable() }),
+  vehicle: z.object({ vin: z.string(), model: z.string(), plate: z.string().nullable() }),
+  customer: z.object({ id: z.string(), name: z.string(), phone: z.string().nullable() }),
+  consultant: z.object({ id: z.string(), name: z.string(), active: z.boolean() }),
+  decidedById: z.string().nullable(),
+  decidedAt: z.date().nullable(),
+  note: z.string().nullable(),
+  followUpId: z.string().nullable().describe('the consultant\'s outreach call, once passed'),
+});
+
+const CANDIDATE_INCLUDE = { delivery: { include: { vehicle: true, customer: true, consultant: true } } } as const;
+type CandidateRow = Prisma.ReplacementCandidateGetPayload<{ include: typeof CANDIDATE_INCLUDE }>;
+
+const view = (c: CandidateRow): z.infer<typeof CandidateSchema> => ({
+  id: c.id, storeId: c.storeId, deliveryId: c.deliveryId, cycle: c.cycle, screenedAt: c.screenedAt, status: c.status as z.infer<typeof CandidateSchema>['status'],
+  facts: c.facts as z.infer<typeof CandidateSchema>['facts'],
+  vehicle: { vin: c.delivery.vehicle.vin, model: c.delivery.vehicle.model, plate: c.delivery.vehicle.plate },
+  customer: { id: c.delivery.customer.id, name: c.delivery.customer.name, phone: c.delivery.customer.phone },
+  consultant: { id: c.delivery.consultant.id, name: c.delivery.consultant.name, active: c.delivery.consultant.active },
+  decidedById: c.decidedById, decidedAt: c.decidedAt, note: c.note, followUpId: c.followUpId,
+});
+
+/**
+ * Replacement-cycle outreach (I-1): the store's screening criteria (its morning run screens with
+ * them), the screened candidates CR pre-screens (already replaced, no intent, wrong data, pass),
+ * and a pass, which the vehicle's workflow turns into the consultant's outreach call.
+ */
+export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal }) => {
+  app.get('/v1/stores/:storeId/replacement-criteria', {
+    schema: {
+      tags: ['replacement'], summary: 'The store\'s replacement screening criteria (built in, screening off, until the store saves its own)',
+      params: StoreParamsSchema, response: { 200: CriteriaViewSchema, 403: ErrorBodySchema, 404: ErrorBodySchema },
+    },
+  }, async (req) => {
+    assertCan(actorOf(req), 'replacement.screen', req.params.storeId);
+    const store = await db.store.findUnique({ where: { id: req.params.storeId } });
+    if (!store) throw notFound(`store ${req.params.storeId}`);
+    return { storeId: store.id, ...criteriaOf(store.replacementCriteria) };
+  });
+
+  app.put('/v1/stores/:storeId/replacement-criteria', {
+    schema: {
+      tags: ['replacement'], summary: 'Save the store\'s replacement screening criteria (vehicle age, models, last service, mileage); audited',
+      params: StoreParamsSchema, body: ReplacementCriteriaSchema, response: { 200: CriteriaViewSchema, 403: ErrorBodySchema, 404: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    assertCan(actor, 'store.settings', req.params.storeId);
+    const criteria = req.body as Prisma.InputJsonObject;
+    await db.$transaction(async (tx) => {
+      const store = await tx.store.findUnique({ where: { id: req.params.storeId } });
+      if (!store) throw notFound(`store ${req.params.storeId}`);
+      await tx.store.update({ where: { id: store.id }, data: { replacementCriteria: criteria } });
+      await recordAudit(tx, {
+        actor: auditActorOf(actor), action: 'store.replacement-criteria', entity: 'store', entityId: store.id, storeId: store.id,
+        before: { replacementCriteria: store.replacementCriteria }, after: { replacementCriteria: criteria },
+      });
+    });
+    return { storeId: req.params.storeId, builtIn: false, criteria: req.body };
+  });
+
+  app.get('/v1/stores/:storeId/replacement-candidates', {
+    schema: {
+      tags: ['replacement'], summary: 'The screened candidates for CR\'s pre-screening, oldest first (pending by default)',
+      params: StoreParamsSchema,
+      querystring: z.strictObject({ status: z.enum(CANDIDATE_STATUSES).default('pending'), limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      response: { 200: z.object({ candidates: z.array(CandidateSchema) }), 403: ErrorBodySchema, 404: ErrorBodySchema },
+    },
+  }, async (req) => {
+    assertCan(actorOf(req), 'replacement.screen', req.params.storeId);
+    const rows = await db.replacementCandidate.findMany({
+      where: { storeId: req.params.storeId, status: req.query.status }, include: CANDIDATE_INCLUDE,
+      orderBy: [{ screenedAt: 'asc' }, { id: 'asc' }], take: req.query.limit,
+    });
+    return { candidates: rows.map(view) };
+  });
+
+  app.post('/v1/replacement-candidates/:id/decision', {
+    schema: {
+      tags: ['replacement'],
+      summary: 'CR\'s pre-screening decision: already_replaced, no_intent, wrong_data, or pass (the consultant\'s outreach call is opened). '
+        + 'One decision per candidate: a second one is a 409; the same request again answers as the first',
+      params: z.object({ id: z.uuid() }), body: ReplacementDecisionBodySchema,
+      response: { 200: CandidateSchema, 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 503: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const stores = storeIdsOf(actor);
+    const candidate = await db.replacementCandidate.findFirst({ where: { id: req.params.id, ...(stores && { storeId: { in: stores } }) } });
+    if (!candidate) throw notFound(`replacement candidate ${req.params.id}`);
+    assertCan(actor, 'replacement.screen', candidate.storeId);
+    const staffId = actor.kind === 'staff' ? membershipAt(actor, candidate.storeId, 'cr_specialist')!.staffId : null;
+    try {
+      const result = await decideCandidate(db, temporal, {
+        candidateId: candidate.id, decision: req.body.decision, note: req.body.note,
+        deciderId: staffId ?? actor.id, auditActor: auditActorOf(actor, staffId),
+      });
+      if (result.kind === 'conflict') throw conflict(`replacement candidate ${candidate.id} was already decided (${result.status})`);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw conflict('the vehicle\'s follow-up has ended: passed, but no call can be opened');
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && (cause.type === 'OwnershipEnded' || cause.type === 'YearsNotPlanned')) throw conflict(`passed, but no call can be opened: ${cause.message}`);
+      // The workflow could not write the task in a few tries (the database is down): the decision stands.
+      if (cause instanceof ActivityFailure) throw new HttpError(503, 'Unavailable', 'passed, but the call could not be opened just now: send the same request again');
+      throw err;
+    }
+    req.log.info({ candidateId: candidate.id, storeId: candidate.storeId, decision: req.body.decision, actor: `${actor.kind}:${actor.id}` }, 'replacement candidate decided');
+    return view(await db.replacementCandidate.findUniqueOrThrow({ where: { id: candidate.id }, include: CANDIDATE_INCLUDE }));
+  });
+};

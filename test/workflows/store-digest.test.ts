@@ -1,0 +1,95 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createReplacementActivities } from '../../src/activities/replacement';
+import type { ActivityDeps } from '../../src/activities/deps';
+import type { Db } from '../../src/db/client';
+import type { LifecycleState } from '../../src/domain/lifecycle';
+import { storeDigest } from '../../src/workflows/store-digest';
+import { createTestDatabase } from '../helpers/db';
+import { createTestWorker, timeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { seedCustomer, seedStore, silentLogger } from '../messaging/fixtures';
+import { recordHistory } from './histories';
+
+let env: TestWorkflowEnvironment;
+let t: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: Db;
+
+beforeAll(async () => {
+  [env, t] = await Promise.all([timeSkippingEnv(), createTestDatabase(), workflowBundle()]);
+  db = t.db;
+}, 60_000);
+
+afterAll(async () => {
+  await env?.teardown();
+  await t?.drop();
+});
+
+/** 08:00 in Shanghai: the store's morning run. */
+const MORNING = '2030-06-15T00:00:00.000Z';
+
+/** What the vehicle workflows answer when the screening asks (by workflow ID); a missing one does not answer. */
+function vehicleWorkflows(states: Record<string, Partial<NonNullable<LifecycleState['years']>>>): ActivityDeps['temporal'] {
+  const getHandle = (id: string) => ({
+    query: async () => {
+      if (!states[id]) throw new Error(`workflow ${id} not found`);
+      return { years: { lastServiceOn: '2030-01-01', readings: [], ...states[id] } };
+    },
+  });
+  return { workflow: { getHandle } } as unknown as ActivityDeps['temporal'];
+}
+
+describe('the store\'s morning run', () => {
+  it('screens the store\'s vehicles for replacement once per cycle, however often it runs', async () => {
+    const { store } = await seedStore(db);
+    await db.store.update({
+      where: { id: store.id },
+      data: { replacementCriteria: { enabled: true, minAgeMonths: 36, maxAgeMonths: 60, models: ['Model Y'], lastServiceWithinMonths: null, minMileageKm: 30_000, callWindowDays: 7 } },
+    });
+    const vehicle = async (deliveredOn: string, model: string, opts: { ended?: boolean } = {}) => {
+      const c = await seedCustomer(db, store.id, { deliveredAt: new Date(`${deliveredOn}T10:00:00+08:00`) });
+      const d = await db.delivery.update({
+        where: { id: c.deliveryId },
+        data: { workflowStartedAt: new Date(), status: opts.ended ? 'ended' : 'active', vehicle: { update: { model } } },
+      });
+      return d;
+    };
+    const due = await vehicle('2027-01-10', 'Model Y');
+    const otherModel = await vehicle('2027-01-10', 'Model 3');
+    const young = await vehicle('2029-01-10', 'Model Y');
+    const lowMileage = await vehicle('2027-03-01', 'Model Y');
+    const silent = await vehicle('2026-07-01', 'Model Y');
+    const sold = await vehicle('2027-02-01', 'Model Y', { ended: true });
+    const km = (n: number) => ({ readings: [{ on: '2029-06-01', km: n - 10_000 }, { on: '2030-06-01', km: n }] });
+    const temporal = vehicleWorkflows({ [due.workflowId]: km(60_000), [otherModel.workflowId]: km(90_000), [young.workflowId]: km(90_000), [lowMileage.workflowId]: km(12_000), [sold.workflowId]: km(90_000) });
+    expect(silent.workflowId).toBeTruthy();
+
+    const screening = createReplacementActivities({ db, logger: silentLogger, temporal });
+    const results: unknown[] = [];
+    const activities = {
+      reclaimStoreCustomers: async () => ({ reclaimed: 0 }),
+      sendStoreDigest: async () => ({ day: '2030-06-14', recipients: 0, notices: {}, alerts: [] }),
+      screenReplacementCandidates: async (input: { storeId: string; asOf: string }) => {
+        const r = await screening.screenReplacementCandidates(input);
+        results.push(r);
+        return r;
+      },
+    };
+    const { worker, taskQueue } = await createTestWorker(env, activities);
+    await worker.runUntil(async () => {
+      // The schedule's run, the same morning's run again (a manual trigger), and next week's.
+      for (const [n, asOf] of [[1, MORNING], [2, MORNING], [3, '2030-06-22T00:00:00.000Z']] as const) {
+        const handle = await env.client.workflow.start(storeDigest, { taskQueue, workflowId: `store-digest-${store.id}-${n}`, args: [{ storeId: store.id, asOf }] });
+        await handle.result();
+        if (n === 1) await recordHistory(handle, 'morning-run-screens-replacement');
+      }
+    });
+
+    // The age and model pre-filter leaves three; the silent one is not screened (asked again next run).
+    expect(results).toEqual([{ screened: 2, added: 1 }, { screened: 1, added: 0 }, { screened: 1, added: 0 }]);
+    const candidates = await db.replacementCandidate.findMany({ where: { storeId: store.id } });
+    expect(candidates).toEqual([expect.objectContaining({
+      deliveryId: due.id, cycle: 'year-4', status: 'pending',
+      facts: { ageMonths: 41, model: 'Model Y', lastServiceOn: '2030-01-01', forecastKm: expect.any(Number) },
+    })]);
+    expect((candidates[0].facts as { forecastKm: number }).forecastKm).toBeGreaterThanOrEqual(60_000);
+  });
+});
