@@ -3050,6 +3050,658 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stores/{storeId}/replacement-criteria": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The store's replacement screening criteria (built in, screening off, until the store saves its own) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    storeId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            storeId: string;
+                            builtIn: boolean;
+                            criteria: {
+                                enabled: boolean;
+                                /** @description the vehicle's age since delivery, whole months, inclusive */
+                                minAgeMonths: number;
+                                maxAgeMonths: number;
+                                /** @description models to screen; empty: every model */
+                                models: string[];
+                                /** @description came for a service within this many months; null: any */
+                                lastServiceWithinMonths: number | null;
+                                /** @description forecast odometer today at least this; null: any */
+                                minMileageKm: number | null;
+                                /** @description days the consultant has for the outreach call */
+                                callWindowDays: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+            };
+        };
+        /** Save the store's replacement screening criteria (vehicle age, models, last service, mileage); audited */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    storeId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        enabled: boolean;
+                        /** @description the vehicle's age since delivery, whole months, inclusive */
+                        minAgeMonths: number;
+                        maxAgeMonths: number;
+                        /** @description models to screen; empty: every model */
+                        models: string[];
+                        /** @description came for a service within this many months; null: any */
+                        lastServiceWithinMonths: number | null;
+                        /** @description forecast odometer today at least this; null: any */
+                        minMileageKm: number | null;
+                        /** @description days the consultant has for the outreach call */
+                        callWindowDays: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            storeId: string;
+                            builtIn: boolean;
+                            criteria: {
+                                enabled: boolean;
+                                /** @description the vehicle's age since delivery, whole months, inclusive */
+                                minAgeMonths: number;
+                                maxAgeMonths: number;
+                                /** @description models to screen; empty: every model */
+                                models: string[];
+                                /** @description came for a service within this many months; null: any */
+                                lastServiceWithinMonths: number | null;
+                                /** @description forecast odometer today at least this; null: any */
+                                minMileageKm: number | null;
+                                /** @description days the consultant has for the outreach call */
+                                callWindowDays: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stores/{storeId}/replacement-candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The screened candidates for CR's pre-screening, oldest first (pending by default) */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "already_replaced" | "no_intent" | "wrong_data" | "passed";
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    storeId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            candidates: {
+                                id: string;
+                                storeId: string;
+                                deliveryId: string;
+                                /** @description the vehicle's year of ownership it was screened in, e.g. year-4 */
+                                cycle: string;
+                                /** Format: date-time */
+                                screenedAt: string;
+                                /** @enum {string} */
+                                status: "pending" | "already_replaced" | "no_intent" | "wrong_data" | "passed";
+                                facts: {
+                                    ageMonths: number;
+                                    model: string;
+                                    lastServiceOn: string | null;
+                                    forecastKm: number | null;
+                                };
+                                vehicle: {
+                                    vin: string;
+                                    model: string;
+                                    plate: string | null;
+                                };
+                                customer: {
+                                    id: string;
+                                    name: string;
+                                    phone: string | null;
+                                };
+                                consultant: {
+                                    id: string;
+                                    name: string;
+                                    active: boolean;
+                                };
+                                decidedById: string | null;
+                                /** Format: date-time */
+                                decidedAt: string | null;
+                                note: string | null;
+                                /** @description the consultant's outreach call, once passed */
+                                followUpId: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/replacement-candidates/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** CR's pre-screening decision: already_replaced, no_intent, wrong_data, or pass (the consultant's outreach call is opened). One decision per candidate: a second one is a 409; the same request again answers as the first */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        decision: "already_replaced" | "no_intent" | "wrong_data" | "pass";
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            storeId: string;
+                            deliveryId: string;
+                            /** @description the vehicle's year of ownership it was screened in, e.g. year-4 */
+                            cycle: string;
+                            /** Format: date-time */
+                            screenedAt: string;
+                            /** @enum {string} */
+                            status: "pending" | "already_replaced" | "no_intent" | "wrong_data" | "passed";
+                            facts: {
+                                ageMonths: number;
+                                model: string;
+                                lastServiceOn: string | null;
+                                forecastKm: number | null;
+                            };
+                            vehicle: {
+                                vin: string;
+                                model: string;
+                                plate: string | null;
+                            };
+                            customer: {
+                                id: string;
+                                name: string;
+                                phone: string | null;
+                            };
+                            consultant: {
+                                id: string;
+                                name: string;
+                                active: boolean;
+                            };
+                            decidedById: string | null;
+                            /** Format: date-time */
+                            decidedAt: string | null;
+                            note: string | null;
+                            /** @description the consultant's outreach call, once passed */
+                            followUpId: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            issues?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @enum {string} */
+                            dependency?: "postgresql" | "temporal";
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/stores/{storeId}/plan": {
         parameters: {
             query?: never;
@@ -4042,7 +4694,7 @@ export interface paths {
                             storeId: string | null;
                             kpis: {
                                 /** @enum {string} */
-                                key: "maintenanceBooked" | "maintenanceCame" | "insuranceRenewal" | "postServiceSatisfaction";
+                                key: "maintenanceBooked" | "maintenanceCame" | "insuranceRenewal" | "postServiceSatisfaction" | "invitationToVisit";
                                 label: {
                                     zh: string;
                                     en: string;
@@ -5513,6 +6165,8 @@ export interface paths {
                             email?: string;
                         };
                         note?: string;
+                        /** @enum {string} */
+                        showroomVisit?: "booked" | "came";
                     };
                 };
             };
@@ -6659,7 +7313,7 @@ export interface paths {
                 query?: {
                     storeId?: string;
                     /** @description the kind of record */
-                    entity?: "task" | "case" | "customer" | "consent" | "plan" | "template" | "staff" | "staff-login" | "api-key" | "store" | "kpi-threshold";
+                    entity?: "task" | "case" | "customer" | "consent" | "plan" | "template" | "staff" | "staff-login" | "api-key" | "store" | "kpi-threshold" | "replacement-candidate";
                     /** @description one record (with entity) */
                     entityId?: string;
                     /** @description who made the changes: an API key's ID, or a person's (their login or any of their staff rows) */
