@@ -1,6 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDigestActivities } from '../../src/activities/digest';
 import { createNotificationActivities } from '../../src/activities/notifications';
+import { createReplacementActivities } from '../../src/activities/replacement';
 import type { Db } from '../../src/db/client';
 import type { OutboundMessage, Transport } from '../../src/messaging/transports';
 import { syncDigestSchedule } from '../../src/services/digest-schedules';
@@ -32,7 +33,7 @@ beforeAll(async () => {
   db = t.db;
   env = await devServerEnv();
   const deps = { db, email, logger: silentLogger };
-  ({ worker } = await createTestWorker(env, { ...createDigestActivities(deps), ...createNotificationActivities(deps) }, taskQueue));
+  ({ worker } = await createTestWorker(env, { ...createDigestActivities(deps), ...createNotificationActivities(deps), ...createReplacementActivities({ ...deps, temporal: env.client }) }, taskQueue));
   workerRun = worker.run();
   api = await buildApi(db, env.client, { TEMPORAL_TASK_QUEUE: taskQueue });
   admin = await adminKey(db);
