@@ -10,6 +10,7 @@ import { Client as PgClient } from 'pg';
 import { z } from 'zod';
 import { freePort, Service, Stack, StackOptions, waitFor } from '../src/stack';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/connection';
+import { messagingTaskQueue } from '../src/workflows/contract';
 
 /**
  * The production topology on one machine: a real Temporal server (all four services in one
@@ -413,6 +414,7 @@ async function main(): Promise<void> {
     await stop(1);
     return;
   }
+  const queue = cluster.stack.env.TEMPORAL_TASK_QUEUE ?? 'huifang';
   process.stdout.write([
     '',
     `Huifang cluster is up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -420,6 +422,8 @@ async function main(): Promise<void> {
     `  its database   ${env.TEMPORAL_DB_URL ? 'TEMPORAL_DB_URL (external)' : `embedded PostgreSQL on 127.0.0.1:${ports.temporalPostgres}, data in ${path.join(dir, 'temporal-db')}`}`,
     `  our database   ${process.env.DATABASE_URL ? 'DATABASE_URL (external)' : `embedded PostgreSQL on 127.0.0.1:${ports.postgres}`}`,
     `  workers        ${ports.workerMetrics.map((p, i) => `worker-${i + 1} (metrics http://127.0.0.1:${p}/metrics)`).join(', ')}`,
+    // Every worker process polls both queues; the SMS pace (SMS_RATE_PER_SECOND) holds for them together.
+    `  task queues    ${queue} and ${messagingTaskQueue(queue)} (customer messages, paced)`,
     `  API replicas   ${cluster.apiUrls.map((url, i) => `${url} (metrics http://127.0.0.1:${ports.apiMetrics[i]}/metrics)`).join(', ')}`,
     `A store and an API key: DATABASE_URL=${cluster.stack.env.DATABASE_URL} npm run admin -- create-store ... (README, Production).`,
     'Ctrl-C stops it all.',

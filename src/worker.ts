@@ -22,8 +22,10 @@ function installRuntime(logger: Logger, metricsAddress: string | undefined): voi
   const sdk = logger.child({ component: 'temporal-sdk' });
   const forward = (level: LogLevel, message: string, meta?: LogMetadata) => {
     const { sdkComponent: _c, taskQueue: _q, ...rest } = meta ?? {};
-    // The workflow bundler reports its webpack statistics at INFO; they are noise outside debugging.
-    const pinoLevel = level === 'TRACE' ? 'trace' : level === 'DEBUG' || message.startsWith('asset workflow-bundle') ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error';
+    // The workflow bundler reports its webpack statistics at INFO, and the messaging worker warns that it
+    // has no workflows (by design): noise outside debugging.
+    const quiet = message.startsWith('asset workflow-bundle') || message.startsWith('No workflows registered');
+    const pinoLevel = level === 'TRACE' ? 'trace' : level === 'DEBUG' || quiet ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error';
     sdk[pinoLevel](rest, message);
   };
   Runtime.install({
