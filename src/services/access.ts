@@ -153,21 +153,41 @@ export function messageWhere(actor: Actor): Prisma.MessageWhereInput {
 }
 
 /**
- * Cases: those on deliveries the actor reaches, and any the actor holds. A case lies at its
- * delivery's store, so a store-wide role reads the case's own storeId (an index the desk's list
- * pages through) rather than a join to the delivery.
+ * Cases, per Staff row: a store-wide row (and a CR specialist's) reaches every case of its store; a
+ * person-scoped row the cases on its people's deliveries and the cases it holds. A case lies at its
+ * delivery's store, and is only ever held by staff of that store (the fair rule and reassignment
+ * pick there), so a store-wide row reads the case's own storeId alone (an index the desk's list
+ * pages through in order) rather than a join to the delivery.
  */
+interface CaseGrant {
+  storeId: string;
+  /** null: every case of the store */
+  people: string[] | null;
+  holder: string;
+}
+
+const caseGrants = (actor: StaffActor): CaseGrant[] =>
+  actor.memberships.map((m) => ({ storeId: m.storeId, people: peopleOf(m, 'record'), holder: m.staffId }));
+
 export function caseWhere(actor: Actor): Prisma.EscalationCaseWhereInput {
   if (actor.kind === 'api-key') return storeOnly(actor);
+  const grants = caseGrants(actor);
+  if (grants.length === 0) return NOTHING;
   return {
-    OR: [
-      ...actor.memberships.map((m): Prisma.EscalationCaseWhereInput => {
-        const people = peopleOf(m, 'record');
-        return people === null ? { storeId: m.storeId } : { storeId: m.storeId, delivery: { consultantId: { in: people } } };
-      }),
-      { assigneeId: { in: actor.memberships.map((m) => m.staffId) } },
-    ],
+    OR: grants.map((g): Prisma.EscalationCaseWhereInput => g.people === null ? { storeId: g.storeId } : {
+      storeId: g.storeId, OR: [{ assigneeId: g.holder }, { delivery: { consultantId: { in: g.people } } }],
+    }),
   };
+}
+
+/** The same rule as `caseWhere`, as SQL on the case alias `c` (the desk's list is one raw statement). */
+export function caseSql(actor: Actor): Prisma.Sql {
+  if (actor.kind === 'api-key') return actor.storeId === null ? Prisma.sql`TRUE` : Prisma.sql`c."storeId" = ${actor.storeId}`;
+  const grants = caseGrants(actor);
+  if (grants.length === 0) return Prisma.sql`FALSE`;
+  return Prisma.sql`(${Prisma.join(grants.map((g) => g.people === null ? Prisma.sql`c."storeId" = ${g.storeId}` : Prisma.sql`(c."storeId" = ${g.storeId} AND (
+    c."assigneeId" = ${g.holder}::uuid
+    OR EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = c."deliveryId" AND d."consultantId" IN (${Prisma.join(g.people.map((id) => Prisma.sql`${id}::uuid`))}))))`), ' OR ')})`;
 }
 
 /** Staff rows: a consultant sees themself, a supervisor their team, the other roles the store. */
@@ -206,11 +226,13 @@ export const ACTIONS = {
   'replacement.screen': ['cr_specialist', 'manager', 'general_manager'],
   /** the store's digest hour, pause, reclaim period, KPI thresholds and replacement criteria */
   'store.settings': ['manager', 'general_manager'],
+  /** an import's status and rows (the DMS's keys upload them; the rows name the store's customers) */
+  'import.read': ['manager', 'general_manager'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 export type Action = keyof typeof ACTIONS;
 
 /** Admin keys may do everything at their stores; integration keys what the DMS does. */
-const INTEGRATION_ACTIONS: readonly Action[] = ['delivery.create', 'delivery.end', 'task.reassign', 'kpi.store', 'staff.edit', 'case.act'];
+const INTEGRATION_ACTIONS: readonly Action[] = ['delivery.create', 'delivery.end', 'task.reassign', 'kpi.store', 'staff.edit', 'case.act', 'import.read'];
 
 export function can(actor: Actor, action: Action, storeId: string): boolean {
   if (!reachesStore(actor, storeId)) return false;

@@ -1,5 +1,7 @@
 import type { Db } from '../../src/db/client';
 import { DEFAULT_PLAN } from '../../src/domain/plan';
+import { DEFAULT_OPENING_HOURS } from '../../src/domain/working-hours';
+import { DEFAULT_YEARS_PLAN } from '../../src/domain/years';
 import { createStore } from '../../src/services/stores';
 import { createTestDatabase } from '../helpers/db';
 import { acceptingTemporal, createLogin } from '../helpers/staff-logins';
@@ -10,7 +12,9 @@ import { createApiKey } from '../../src/services/stores';
  * The access matrix: each role signs in and tries every endpoint family on its own records, its
  * team's, the store's and another store's. The table is printed and must equal the expected one.
  * Cells: the HTTP status, or for lists which of the records they showed (1: C1's, 2: C2's, 3: C3's,
- * s: the survey call, b: store B's), "-" for none.
+ * s: the survey call, b: store B's), "-" for none. A 400 passed the access check and was refused for
+ * its input (the upload has no file). Another store answers 404 to staff; to a key, whose scope is
+ * no secret, 403 where the store is named in the path or query, 404 where a record's ID is.
  *
  * Store A: supervisor S1 leads consultants C1 and C2; C3 has no team; CR specialists R1 and R2;
  * sales manager M1; general manager G1, who also runs store C (a group role). Store B: consultant
@@ -88,6 +92,10 @@ beforeAll(async () => {
     ids[name] = (await db.escalationCase.create({ data: { storeId, deliveryId, reason: 'complaint', assigneeId: ids[holder], openedBy: 'system' } })).id;
   }
 
+  for (const [name, storeId] of [['ja', 'st-a'], ['jb', 'st-b']]) {
+    ids[name] = (await db.importJob.create({ data: { storeId, fileName: 'dms.csv', filePath: `/nowhere/${name}.csv`, format: 'csv', sizeBytes: 1, createdBy: 'test' } })).id;
+  }
+
   const logins: [Who, string[]][] = [['consultant', ['C1']], ['supervisor', ['S1']], ['cr', ['R1']], ['manager', ['M1']], ['gm(A+C)', ['G1', 'G1c']], ['left', ['CX']]];
   for (const [who, rows] of logins) {
     const login = who.replace(/\W/g, '').toLowerCase();
@@ -122,6 +130,19 @@ const listed = (path: string, pick: (body: any) => string[], records: () => Reco
   const seen = new Set(pick(res.json()));
   const byName = records();
   return LETTERS.filter(([, name]) => byName[name] && seen.has(byName[name])).map(([letter]) => letter).join('') || '-';
+};
+
+/** A probe on a record made for each call (the call may change or end it). */
+const fresh = (make: () => Promise<string>, method: string, path: (id: string) => string, body?: object): Probe =>
+  async (who) => String((await call(who, method, path(await make()), body)).statusCode);
+let n = 0;
+const freshStaff = async () => {
+  const s = await db.staff.create({ data: { storeId: 'st-a', externalId: `F-${++n}`, name: 'F', role: 'consultant' } });
+  return s.externalId;
+};
+const freshThreshold = (storeId: string) => async () => {
+  await db.kpiThreshold.upsert({ where: { storeId_kpi: { storeId, kpi: 'timeliness' } }, update: {}, create: { storeId, kpi: 'timeliness', minimum: 80 } });
+  return storeId;
 };
 
 const tasksByName = () => ({ C1: ids.t1, C2: ids.t2, C3: ids.t3, survey: ids.ts, CB: ids.t4 });
@@ -173,57 +194,148 @@ const PROBES: [string, Probe][] = [
   ['manager audit other-store', status('GET', '/v1/audits/follow-ups?storeId=st-b')],
   ['audit log', status('GET', '/v1/audit?storeId=st-a')],
   ['audit log other-store', status('GET', '/v1/audit?storeId=st-b')],
+  ['create login other-store', status('POST', '/v1/staff-logins', { login: 'cb-login', staff: [{ storeId: 'st-b', externalId: 'CB' }] })],
+  ['who am I', status('GET', '/v1/auth/me')],
+  ['store settings read', status('GET', '/v1/stores/st-a/settings')],
+  ['store settings edit', status('PATCH', '/v1/stores/st-a/settings', { reclaimAfterDays: 30 })],
+  ['store settings other-store', status('GET', '/v1/stores/st-b/settings')],
+  ['kpi thresholds read', status('GET', '/v1/stores/st-a/kpi-thresholds')],
+  ['kpi threshold set', status('PUT', '/v1/stores/st-a/kpi-thresholds/timeliness', { minimum: 80 })],
+  ['kpi threshold remove', fresh(freshThreshold('st-a'), 'DELETE', (store) => `/v1/stores/${store}/kpi-thresholds/timeliness`)],
+  ['kpi threshold other-store', fresh(freshThreshold('st-b'), 'DELETE', (store) => `/v1/stores/${store}/kpi-thresholds/timeliness`)],
+  ['case policy read', status('GET', '/v1/stores/st-a/case-policy')],
+  ['case policy edit', status('PUT', '/v1/stores/st-a/case-policy', { openingHours: DEFAULT_OPENING_HOURS, firstResponseMinutes: 240, resolutionMinutes: 1440, smsFromLevel: 3 })],
+  ['case policy other-store', status('GET', '/v1/stores/st-b/case-policy')],
+  ['calendar read', status('GET', '/v1/stores/st-a/calendar/2026')],
+  ['calendar edit', status('PUT', '/v1/stores/st-a/calendar/2027', { holidays: [{ date: '2027-01-01', name: '元旦' }], workdays: [] })],
+  ['calendar other-store', status('PUT', '/v1/stores/st-b/calendar/2027', { holidays: [], workdays: [] })],
+  ['staff edit', status('PUT', '/v1/stores/st-a/staff/C3', { name: 'C3', role: 'consultant' })],
+  ['staff edit other-store', status('PUT', '/v1/stores/st-b/staff/CB', { name: 'CB', role: 'consultant' })],
+  ['staff deactivate', fresh(freshStaff, 'POST', (externalId) => `/v1/stores/st-a/staff/${externalId}/deactivate`)],
+  ['staff deactivate other-store', status('POST', '/v1/stores/st-b/staff/CB/deactivate')],
+  ['templates read', status('GET', '/v1/stores/st-a/templates')],
+  ['templates other-store', status('GET', '/v1/stores/st-b/templates')],
+  ['years plan read', status('GET', '/v1/stores/st-a/years-plan')],
+  ['years plan edit', status('PUT', '/v1/stores/st-a/years-plan', DEFAULT_YEARS_PLAN)],
+  ['years plan other-store', status('PUT', '/v1/stores/st-b/years-plan', DEFAULT_YEARS_PLAN)],
+  ['import read', status('GET', () => `/v1/imports/${ids.ja}`)],
+  ['import rows', status('GET', () => `/v1/imports/${ids.ja}/rows`)],
+  ['import other-store', status('GET', () => `/v1/imports/${ids.jb}`)],
+  ['import upload', status('POST', '/v1/imports?storeId=st-a')],
+  ['vehicle event own', status('POST', () => `/v1/deliveries/${ids.d1}/vehicle-events`, { kind: 'odometer', get readAt() { return new Date().toISOString(); }, km: 1200 })],
+  ['vehicle event other-store', status('POST', () => `/v1/deliveries/${ids.d4}/vehicle-events`, { kind: 'odometer', get readAt() { return new Date().toISOString(); }, km: 1200 })],
+  ['ownership end own', status('POST', () => `/v1/deliveries/${ids.d1}/end`, { reason: 'sold' })],
+  ['ownership end store', status('POST', () => `/v1/deliveries/${ids.d3}/end`, { reason: 'sold' })],
+  ['ownership end other-store', status('POST', () => `/v1/deliveries/${ids.d4}/end`, { reason: 'sold' })],
+  ['contact window own', status('PUT', () => `/v1/customers/${ids.k1}/contact-window`, { start: '09:00', end: '20:00' })],
+  ['contact window store', status('PUT', () => `/v1/customers/${ids.k3}/contact-window`, { start: '09:00', end: '20:00' })],
+  ['contact window other-store', status('PUT', () => `/v1/customers/${ids.k4}/contact-window`, { start: '09:00', end: '20:00' })],
+  ['consents edit own', status('PUT', () => `/v1/customers/${ids.k1}/consents`, { consents: [{ channel: 'sms', purpose: 'marketing', granted: false }] })],
+  ['consents edit store', status('PUT', () => `/v1/customers/${ids.k3}/consents`, { consents: [{ channel: 'sms', purpose: 'marketing', granted: false }] })],
+  ['consents edit other-store', status('PUT', () => `/v1/customers/${ids.k4}/consents`, { consents: [{ channel: 'sms', purpose: 'marketing', granted: false }] })],
+  ['case open by hand', status('POST', '/v1/cases', { get deliveryId() { return ids.d3; }, detail: '客户来电投诉' })],
+  ['case open other-store', status('POST', '/v1/cases', { get deliveryId() { return ids.d4; }, detail: '客户来电投诉' })],
+  ['case list other-store', status('GET', '/v1/cases?storeId=st-b')],
+  ['case audit', status('GET', '/v1/audits/cases?storeId=st-a')],
+  ['kpi rows other-store', status('GET', '/v1/kpis/timeliness/rows?storeId=st-b')],
+  ['audit log all stores', status('GET', '/v1/audit')],
+  // Last: it ends C1's sessions.
   ['reset C1 password', status('POST', () => `/v1/staff-logins/${ids['login:consultant']}/reset-password`)],
 ];
 
 // Rows in PROBES order; columns in ROLES order.
 const EXPECTED = `
-                           consultant  supervisor  cr          manager     gm(A+C)     left        key A
-sign in                    200         200         200         200         200         401         n/a
-delivery own               200         200         200         200         200         401         200
-delivery team              404         200         200         200         200         401         200
-delivery store             404         404         200         200         200         401         200
-delivery other-store       404         404         404         404         404         401         404
-task list                  1           12          s           123s        123s        401         123s
-task own                   200         200         404         200         200         401         200
-task team                  404         200         404         200         200         401         200
-task store                 404         404         404         200         200         401         200
-task survey call           404         404         200         200         200         401         200
-task other-store           404         404         404         404         404         401         404
-complete own               200         200         404         200         200         401         200
-complete store             404         404         404         200         200         401         200
-complete survey            404         404         200         200         200         401         200
-complete other-store       404         404         404         404         404         401         404
-reassign own               403         200         404         200         200         401         200
-reassign store             404         404         404         200         200         401         200
-reassign other-store       404         404         404         404         404         401         404
-customer own               200         200         200         200         200         401         200
-customer team              404         200         200         200         200         401         200
-customer store             404         404         200         200         200         401         200
-customer other-store       404         404         404         404         404         401         404
-case list                  1           1           13          13          13          401         13
-case own delivery          200         200         200         200         200         401         200
-case store                 404         404         200         200         200         401         200
-case other-store           404         404         404         404         404         401         404
-case acknowledge           403         403         200         200         200         401         200
-case acknowledge other     404         404         404         404         404         401         404
-messages list              1           12          123         123         123         401         123
-kpi own                    200         200         200         200         200         401         200
-kpi team                   404         200         200         200         200         401         200
-kpi store                  404         404         200         200         200         401         200
-kpi other-store            404         404         404         404         404         401         403
-kpi ranking                403         403         200         200         200         401         200
-staff list                 1           12          123         123         123         401         123
-staff other-store          404         404         404         404         404         401         403
-plan read                  200         200         200         200         200         401         200
-plan edit                  403         403         403         200         200         401         403
-plan edit other-store      404         404         404         404         404         401         403
-template edit              403         403         403         200         200         401         403
-manager audit              200         200         200         200         200         401         200
-manager audit other-store  404         404         404         404         404         401         403
-audit log                  403         403         403         200         200         401         403
-audit log other-store      404         404         404         404         404         401         403
-reset C1 password          404         404         404         404         200         401         404
+                              consultant  supervisor  cr          manager     gm(A+C)     left        key A
+sign in                       200         200         200         200         200         401         n/a
+delivery own                  200         200         200         200         200         401         200
+delivery team                 404         200         200         200         200         401         200
+delivery store                404         404         200         200         200         401         200
+delivery other-store          404         404         404         404         404         401         404
+task list                     1           12          s           123s        123s        401         123s
+task own                      200         200         404         200         200         401         200
+task team                     404         200         404         200         200         401         200
+task store                    404         404         404         200         200         401         200
+task survey call              404         404         200         200         200         401         200
+task other-store              404         404         404         404         404         401         404
+complete own                  200         200         404         200         200         401         200
+complete store                404         404         404         200         200         401         200
+complete survey               404         404         200         200         200         401         200
+complete other-store          404         404         404         404         404         401         404
+reassign own                  403         200         404         200         200         401         200
+reassign store                404         404         404         200         200         401         200
+reassign other-store          404         404         404         404         404         401         404
+customer own                  200         200         200         200         200         401         200
+customer team                 404         200         200         200         200         401         200
+customer store                404         404         200         200         200         401         200
+customer other-store          404         404         404         404         404         401         404
+case list                     1           1           13          13          13          401         13
+case own delivery             200         200         200         200         200         401         200
+case store                    404         404         200         200         200         401         200
+case other-store              404         404         404         404         404         401         404
+case acknowledge              403         403         200         200         200         401         200
+case acknowledge other        404         404         404         404         404         401         404
+messages list                 1           12          123         123         123         401         123
+kpi own                       200         200         200         200         200         401         200
+kpi team                      404         200         200         200         200         401         200
+kpi store                     404         404         200         200         200         401         200
+kpi other-store               404         404         404         404         404         401         403
+kpi ranking                   403         403         200         200         200         401         200
+staff list                    1           12          123         123         123         401         123
+staff other-store             404         404         404         404         404         401         403
+plan read                     200         200         200         200         200         401         200
+plan edit                     403         403         403         200         200         401         403
+plan edit other-store         404         404         404         404         404         401         403
+template edit                 403         403         403         200         200         401         403
+manager audit                 200         200         200         200         200         401         200
+manager audit other-store     404         404         404         404         404         401         403
+audit log                     403         403         403         200         200         401         403
+audit log other-store         404         404         404         404         404         401         403
+create login other-store      404         404         404         404         404         401         403
+who am I                      200         200         200         200         200         401         403
+store settings read           200         200         200         200         200         401         200
+store settings edit           403         403         403         200         200         401         403
+store settings other-store    404         404         404         404         404         401         403
+kpi thresholds read           200         200         200         200         200         401         200
+kpi threshold set             403         403         403         200         200         401         403
+kpi threshold remove          403         403         403         204         204         401         403
+kpi threshold other-store     404         404         404         404         404         401         403
+case policy read              200         200         200         200         200         401         200
+case policy edit              403         403         403         200         200         401         403
+case policy other-store       404         404         404         404         404         401         403
+calendar read                 200         200         200         200         200         401         200
+calendar edit                 403         403         403         200         200         401         403
+calendar other-store          404         404         404         404         404         401         403
+staff edit                    403         403         403         200         200         401         200
+staff edit other-store        404         404         404         404         404         401         403
+staff deactivate              404         404         403         200         200         401         200
+staff deactivate other-store  404         404         404         404         404         401         404
+templates read                200         200         200         200         200         401         200
+templates other-store         404         404         404         404         404         401         403
+years plan read               200         200         200         200         200         401         200
+years plan edit               403         403         403         200         200         401         403
+years plan other-store        404         404         404         404         404         401         403
+import read                   403         403         403         200         200         401         200
+import rows                   403         403         403         200         200         401         200
+import other-store            404         404         404         404         404         401         403
+import upload                 403         403         403         403         403         401         400
+vehicle event own             403         403         403         403         403         401         200
+vehicle event other-store     404         404         404         404         404         401         404
+ownership end own             403         403         202         202         202         401         202
+ownership end store           404         404         202         202         202         401         202
+ownership end other-store     404         404         404         404         404         401         404
+contact window own            200         200         200         200         200         401         200
+contact window store          404         404         200         200         200         401         200
+contact window other-store    404         404         404         404         404         401         404
+consents edit own             200         200         200         200         200         401         200
+consents edit store           404         404         200         200         200         401         200
+consents edit other-store     404         404         404         404         404         401         404
+case open by hand             404         404         201         201         201         401         201
+case open other-store         404         404         404         404         404         401         404
+case list other-store         404         404         404         404         404         401         403
+case audit                    200         200         200         200         200         401         200
+kpi rows other-store          404         404         404         404         404         401         403
+audit log all stores          403         403         403         200         200         401         403
+reset C1 password             404         404         404         404         200         401         404
 `;
 
 function table(rows: [string, string[]][]): string {

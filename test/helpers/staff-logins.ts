@@ -28,14 +28,17 @@ export function acceptingTemporal(): { client: Client; updates: RecordedUpdate[]
       getHandle: (workflowId: string) => ({
         executeUpdate: async (def: { name: string }, opts: { args: unknown[]; updateId?: string }) => {
           updates.push({ workflowId, name: def.name, arg: opts.args[0], updateId: opts.updateId });
-          return { status: 'done_on_time' };
+          return { status: 'done_on_time', upcoming: [] };
         },
         signal: async () => undefined,
         query: async () => {
           throw new Error('no workflow in this test');
         },
       }),
+      start: async (_type: unknown, opts: { workflowId: string }) => ({ workflowId: opts.workflowId }),
     },
+    // The digest schedule a store's settings keep in step.
+    schedule: { getHandle: () => ({ update: async () => undefined }) },
   } as unknown as Client;
   return { client, updates };
 }

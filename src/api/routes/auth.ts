@@ -8,7 +8,7 @@ import {
   SESSION_LIMITS, signIn, temporaryPassword,
 } from '../../services/sessions';
 import { deactivateStaff } from '../../services/staff-exit';
-import { type Actor, actorOf, SESSION_COOKIE } from '../auth';
+import { type Actor, actorOf, assertCan, SESSION_COOKIE } from '../auth';
 import { badRequest, conflict, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors';
 import { ExternalIdSchema, StoreIdSchema } from '../params';
 import type { ApiDeps } from '../server';
@@ -151,7 +151,7 @@ export const authRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temp
     const login = normalizeLogin(req.body.login);
     const rows: { id: string; storeId: string }[] = [];
     for (const [i, ref] of req.body.staff.entries()) {
-      if (!can(actor, 'login.admin', ref.storeId)) throw forbidden(`you do not administer logins at store ${ref.storeId}`);
+      assertCan(actor, 'login.admin', ref.storeId);
       const row = await db.staff.findUnique({ where: { storeId_externalId: ref } });
       if (!row?.active) throw badRequest(`staff.${i}.externalId`, `no active staff member ${ref.externalId} at store ${ref.storeId}`);
       if (row.loginId) throw badRequest(`staff.${i}.externalId`, 'this staff member has a login already');

@@ -16,7 +16,7 @@ import type { Db } from '../../db/client';
 import { safeText } from '../../domain/text';
 import { STORE_ID_ATTRIBUTE } from '../../temporal/connection';
 import { importWorkflowId, type ImportJobInput } from '../../workflows/contract';
-import { actorLabel, actorOf, assertApiKey, assertStoreAccess } from '../auth';
+import { actorLabel, actorOf, assertApiKey, assertCan, assertStoreAccess } from '../auth';
 import { badRequest, ErrorBodySchema, HttpError, notFound } from '../errors';
 import { StoreIdSchema } from '../params';
 import type { ApiDeps } from '../server';
@@ -94,6 +94,8 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, te
     const dir = path.join(config.DATA_DIR, 'imports');
     await mkdir(dir, { recursive: true });
     const filePath = path.join(dir, `${id}.${format}`);
+    // No body at all (and no content type): Fastify leaves none to stream.
+    if (!req.body) throw badRequest('body', 'the file is empty');
     const counted = { bytes: 0 };
     try {
       await pipeline(req.body as NodeJS.ReadableStream, sizeLimit(IMPORT_MAX_BYTES, counted), createWriteStream(filePath, { flags: 'wx' }));
@@ -122,7 +124,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, te
     const actor = actorOf(req);
     const job = await db.importJob.findUnique({ where: { id: req.params.id }, select: { storeId: true } });
     if (!job) throw notFound(`import ${req.params.id}`);
-    assertStoreAccess(actor, job.storeId);
+    assertCan(actor, 'import.read', job.storeId);
   }
 
   app.get('/v1/imports/:id', {
