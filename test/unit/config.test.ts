@@ -26,6 +26,13 @@ describe('configuration', () => {
     expect(problems({ TEMPORAL_ADDRESS: 'temporal.example.com' })).toEqual(['TEMPORAL_ADDRESS: must be host:port']);
     expect(problems({ TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}` })).toEqual(expect.arrayContaining([expect.stringMatching(/^TWILIO_AUTH_TOKEN: /)]));
     expect(problems({ TEMPORAL_TLS_CERT_PATH: '/tmp/c.pem' })).toEqual([expect.stringMatching(/^TEMPORAL_TLS_KEY_PATH: /)]);
+    expect(problems({ SMS_RATE_PER_SECOND: '0' })).toEqual([expect.stringMatching(/^SMS_RATE_PER_SECOND: /)]);
+    expect(problems({ SMS_RATE_COUNTS: 'characters' })).toEqual([expect.stringMatching(/^SMS_RATE_COUNTS: /)]);
+  });
+
+  it('paces SMS by segment at a conservative rate unless told the provider\'s', () => {
+    expect(parseConfig({})).toMatchObject({ SMS_RATE_PER_SECOND: 10, SMS_RATE_COUNTS: 'segments', MESSAGING_WORKER_CONCURRENCY: 20 });
+    expect(parseConfig({ SMS_RATE_PER_SECOND: '2.5', SMS_RATE_COUNTS: 'messages' })).toMatchObject({ SMS_RATE_PER_SECOND: 2.5, SMS_RATE_COUNTS: 'messages' });
   });
 
   describe('UNSUBSCRIBE_SECRET', () => {
