@@ -4,7 +4,8 @@
  * is timed over HTTP for one store and month, and for the whole group and year; printed with p50
  * and p95, next to an authenticated one-query endpoint timed the same way (the floor), and with
  * the index use of the query plan (EXPLAIN ANALYZE of the very SQL the endpoint runs, captured
- * from Prisma's query events). Goal: p95 under 200 ms for a store-month.
+ * from Prisma's query events). Goal: p95 under 200 ms for a store-month. The all-KPIs counts are
+ * also computed row by row (as before the KpiTally rows) and must equal the tallied ones.
  *
  *   node --import tsx bench/kpi.ts [--n 1000000] [--quick]
  */
@@ -134,6 +135,39 @@ async function explainAll(databaseUrl: string, scopes: Scope[]): Promise<Map<str
   return out;
 }
 
+/**
+ * GET /v1/kpis's counts both ways in process, on the same data: row by row over the follow-ups
+ * (the store-month path, and every path before the tallies) and through the tallies. Throws when
+ * they differ. Median of 3 of each, wall-clock, and the tallied call's CPU in this process.
+ */
+async function rowByRow(databaseUrl: string, scopes: Scope[]): Promise<{ scope: string; rowByRow: number; tallied: number; cpu: number }[]> {
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 2 }) });
+  const q = createKpiQueries(prisma);
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  try {
+    const out = [];
+    for (const scope of scopes) {
+      const times = { rows: [] as number[], tallied: [] as number[], cpu: [] as number[] };
+      for (let i = 0; i < 3; i++) {
+        let t = performance.now();
+        const expected = await q.countRows(scope.filter);
+        times.rows.push(performance.now() - t);
+        t = performance.now();
+        const cpu = process.cpuUsage();
+        const got = await q.tallies(scope.filter);
+        const used = process.cpuUsage(cpu);
+        times.tallied.push(performance.now() - t);
+        times.cpu.push((used.user + used.system) / 1000);
+        if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error(`${scope.name}: the tallies (${JSON.stringify(got)}) differ from the rows (${JSON.stringify(expected)})`);
+      }
+      out.push({ scope: scope.name, rowByRow: median(times.rows), tallied: median(times.tallied), cpu: median(times.cpu) });
+    }
+    return out;
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
 export async function runKpi(args: BenchArgs): Promise<{ rows: Row[]; details: string }> {
   const n = sized(args, 1_000_000, 10_000);
   const iterations = { 'store-month': args.quick ? 10 : 20, 'group-year': args.quick ? 3 : 5 };
@@ -165,6 +199,7 @@ export async function runKpi(args: BenchArgs): Promise<{ rows: Row[]; details: s
       log(`kpi: ${scopeName} timed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
     const plans = await explainAll(bs.databaseUrl, [storeMonth(rng(args.seed + 1), gen.storeIds), groupYear()]);
+    const before = await rowByRow(bs.databaseUrl, [storeMonth(rng(args.seed + 2), gen.storeIds), groupYear()]);
 
     const stat = (k: string, p: number) => percentile(results.get(k)!, p);
     const table = markdownTable(
@@ -187,6 +222,8 @@ export async function runKpi(args: BenchArgs): Promise<{ rows: Row[]; details: s
       { benchmark: 'kpi', figure: `slowest KPI endpoint p95, group-year: ${gy.ep.replace('GET ', '')}`, value: ms(gy.p95), baseline: floorText, goal: `< ${GROUP_YEAR_GOAL_MS} ms`, verdict: verdict(gy.p95 < GROUP_YEAR_GOAL_MS) },
     ];
     const details = [
+      `All KPIs counted row by row (the path before the tallies, the reference they must equal): ${before.map((b) => `${b.scope} ${ms(b.rowByRow)} against ${ms(b.tallied)} from the tallies, CPU per call in the bench process ${b.cpu.toFixed(1)} ms`).join('; ')}; same answers.`,
+      '',
       `${gen.deliveries} deliveries and ${gen.followUps} follow-ups generated in ${gen.seconds.toFixed(0)} s; ${iterations['store-month']} requests per endpoint for store-month (a random store and month each), ${iterations['group-year']} for group-year; floor p50/p95 ${ms(percentile(floor, 50))} / ${ms(percentile(floor, 95))}.`,
       '',
       table,
