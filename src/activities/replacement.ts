@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { localDateOf } from '../domain/local-time';
 import type { LifecycleState } from '../domain/lifecycle';
-import { deliveredBetween, replacementCycle, type ScreenedVehicle, screenVehicle } from '../domain/replacement';
+import { deliveredBetween, isScreeningDay, replacementCycle, type ScreenedVehicle, screenVehicle } from '../domain/replacement';
 import { criteriaOf } from '../services/replacement';
 import { stateQuery } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
@@ -31,7 +31,7 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
 
   return {
     /**
-     * The store's replacement screening (I-1), on its morning run: active ownerships of the
+     * The store's weekly replacement screening (I-1), on its morning run: active ownerships of the
      * criteria's ages and models, then, when the criteria ask about service or mileage, what the
      * vehicle's workflow knows. Each match becomes a pending candidate for CR, once per vehicle
      * and cycle (the unique key makes a retry or a second run add nothing). A vehicle CR found
@@ -41,8 +41,8 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
       const store = await db.store.findFirst({ where: { id: input.storeId, paused: false } });
       if (!store) return { screened: 0, added: 0 };
       const { criteria } = criteriaOf(store.replacementCriteria);
-      if (!criteria.enabled) return { screened: 0, added: 0 };
       const today = localDateOf(new Date(input.asOf), store.timeZone);
+      if (!isScreeningDay(criteria, today)) return { screened: 0, added: 0 };
       const { firstOn, lastOn } = deliveredBetween(criteria, today);
       const startOf = (on: string) => DateTime.fromISO(on, { zone: store.timeZone }).toJSDate();
       const deliveries = await db.delivery.findMany({

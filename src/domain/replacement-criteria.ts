@@ -12,6 +12,7 @@ const AgeMonthsSchema = z.number().int().min(0).max(600);
 
 export const ReplacementCriteriaSchema = z.strictObject({
   enabled: z.boolean(),
+  screeningWeekday: z.number().int().min(1).max(7).describe('the weekday the morning run screens (1 = Monday ... 7 = Sunday)'),
   minAgeMonths: AgeMonthsSchema.describe('the vehicle\'s age since delivery, whole months, inclusive'),
   maxAgeMonths: AgeMonthsSchema,
   models: z.array(safeText(100)).max(100).describe('models to screen; empty: every model'),

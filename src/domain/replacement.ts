@@ -12,6 +12,12 @@ import { dailyKmForecast, type OdometerReading } from './years';
 export interface ReplacementCriteria {
   /** Screening runs on the store's morning run only when enabled. */
   enabled: boolean;
+  /**
+   * The weekday of the morning run that screens (ISO: 1 = Monday ... 7 = Sunday). Weekly, not
+   * daily: a vehicle that misses the mileage or service bound is asked about again at every
+   * screening (about 13 ms of workflow query each, measured), and CR works the list weekly.
+   */
+  screeningWeekday: number;
   /** The vehicle's age since delivery, in whole months, inclusive (e.g. 36-60: three to five years). */
   minAgeMonths: number;
   maxAgeMonths: number;
@@ -26,7 +32,7 @@ export interface ReplacementCriteria {
 }
 
 export const DEFAULT_REPLACEMENT_CRITERIA: ReplacementCriteria = {
-  enabled: false, minAgeMonths: 36, maxAgeMonths: 60, models: [], lastServiceWithinMonths: null, minMileageKm: null, callWindowDays: 7,
+  enabled: false, screeningWeekday: 1, minAgeMonths: 36, maxAgeMonths: 60, models: [], lastServiceWithinMonths: null, minMileageKm: null, callWindowDays: 7,
 };
 
 /** What the screening knows of a vehicle: the delivery's date and model, the vehicle workflow's service and odometer data. */
@@ -53,6 +59,11 @@ export type ScreeningResult = { match: true; cycle: string; facts: ScreeningFact
 const LOCAL_DATE = /^\d{4}-\d\d-\d\d$/;
 const date = (on: string) => DateTime.fromISO(on, { zone: 'utc' });
 const validDate = (on: string | null | undefined): on is string => typeof on === 'string' && LOCAL_DATE.test(on) && date(on).isValid;
+
+/** Is the store's morning run on `today` (a local date) the week's screening? */
+export function isScreeningDay(criteria: Pick<ReplacementCriteria, 'enabled' | 'screeningWeekday'>, today: string): boolean {
+  return criteria.enabled && date(today).weekday === criteria.screeningWeekday;
+}
 
 /** Whole months from `from` to `to` (a car delivered on 31 January is a month old on 28 February). */
 export function monthsBetween(from: string, to: string): number {

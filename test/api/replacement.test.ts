@@ -106,7 +106,7 @@ async function candidate() {
 }
 
 describe('replacement criteria (store data)', () => {
-  const valid = { enabled: true, minAgeMonths: 36, maxAgeMonths: 60, models: ['Model Y'], lastServiceWithinMonths: null, minMileageKm: 50_000, callWindowDays: 5 };
+  const valid = { enabled: true, screeningWeekday: 1, minAgeMonths: 36, maxAgeMonths: 60, models: ['Model Y'], lastServiceWithinMonths: null, minMileageKm: 50_000, callWindowDays: 5 };
 
   it('are built in (screening off) until a manager saves them; CR reads them, only managers change them, each change audited', async () => {
     expect((await api.request('GET', `/v1/stores/${storeId}/replacement-criteria`, { headers: as('cr1') })).json()).toMatchObject({ builtIn: true, criteria: { enabled: false } });
@@ -123,7 +123,7 @@ describe('replacement criteria (store data)', () => {
   it('names the field of a bad criterion', async () => {
     for (const [change, field] of [
       [{ maxAgeMonths: 12 }, 'maxAgeMonths'], [{ minAgeMonths: -1 }, 'minAgeMonths'], [{ models: ['\u0000'] }, 'models.0'],
-      [{ minMileageKm: 2_000_001 }, 'minMileageKm'], [{ callWindowDays: 61 }, 'callWindowDays'], [{ enabled: 'yes' }, 'enabled'],
+      [{ minMileageKm: 2_000_001 }, 'minMileageKm'], [{ callWindowDays: 61 }, 'callWindowDays'], [{ enabled: 'yes' }, 'enabled'], [{ screeningWeekday: 8 }, 'screeningWeekday'],
     ] as const) {
       const res = await api.request('PUT', `/v1/stores/${storeId}/replacement-criteria`, { headers: as('manager'), body: { ...valid, ...change } });
       expect({ change, status: res.statusCode, fields: fieldsOf(res) }).toEqual({ change, status: 400, fields: [field] });

@@ -3,6 +3,7 @@ import {
   DEFAULT_REPLACEMENT_CRITERIA,
   deliveredBetween,
   forecastOdometerKm,
+  isScreeningDay,
   monthsBetween,
   outreachWindow,
   replacementCycle,
@@ -81,6 +82,13 @@ describe('replacement screening (DOMAIN.md section 3, I-1)', () => {
     }
   });
 
+  it('screens on the store\'s weekday only, and never when screening is off', () => {
+    // 2030-06-15 is a Saturday.
+    expect(isScreeningDay({ enabled: true, screeningWeekday: 6 }, today)).toBe(true);
+    expect(isScreeningDay({ enabled: true, screeningWeekday: 7 }, today)).toBe(false);
+    expect(isScreeningDay({ enabled: false, screeningWeekday: 6 }, today)).toBe(false);
+  });
+
   it('the outreach call is due from now to the close of the customer\'s window on its last day', () => {
     const now = new Date('2030-06-15T02:00:00Z'); // 10:00 in Shanghai
     expect(outreachWindow(now, 7, today, DEFAULT_CUSTOMER_WINDOW, 'Asia/Shanghai')).toEqual({ dueStart: '2030-06-15T02:00:00.000Z', dueEnd: '2030-06-21T12:00:00.000Z' });
@@ -88,7 +96,7 @@ describe('replacement screening (DOMAIN.md section 3, I-1)', () => {
 });
 
 describe('replacement criteria at the boundary', () => {
-  const valid = { enabled: true, minAgeMonths: 36, maxAgeMonths: 60, models: ['Model Y'], lastServiceWithinMonths: 24, minMileageKm: null, callWindowDays: 7 };
+  const valid = { enabled: true, screeningWeekday: 1, minAgeMonths: 36, maxAgeMonths: 60, models: ['Model Y'], lastServiceWithinMonths: 24, minMileageKm: null, callWindowDays: 7 };
   const fields = (body: unknown) => {
     const r = ReplacementCriteriaSchema.safeParse(body);
     return r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
@@ -103,6 +111,7 @@ describe('replacement criteria at the boundary', () => {
     expect(fields({ ...valid, models: ['\u200b'] })).toEqual(['models.0']);
     expect(fields({ ...valid, minMileageKm: 3_000_000 })).toEqual(['minMileageKm']);
     expect(fields({ ...valid, callWindowDays: 0 })).toEqual(['callWindowDays']);
+    expect(fields({ ...valid, screeningWeekday: 0 })).toEqual(['screeningWeekday']);
     expect(fields({ ...valid, weekday: 1 })).toEqual(['']);
     const { lastServiceWithinMonths: _, ...missing } = valid;
     expect(fields(missing)).toEqual(['lastServiceWithinMonths']);

@@ -23,7 +23,7 @@ afterAll(async () => {
   await t?.drop();
 });
 
-/** 08:00 in Shanghai: the store's morning run. */
+/** 08:00 in Shanghai on a Saturday, the store's screening day: its morning run. */
 const MORNING = '2030-06-15T00:00:00.000Z';
 
 /** What the vehicle workflows answer when the screening asks (by workflow ID); a missing one does not answer. */
@@ -42,7 +42,7 @@ describe('the store\'s morning run', () => {
     const { store } = await seedStore(db);
     await db.store.update({
       where: { id: store.id },
-      data: { replacementCriteria: { enabled: true, minAgeMonths: 36, maxAgeMonths: 60, models: ['Model Y'], lastServiceWithinMonths: null, minMileageKm: 30_000, callWindowDays: 7 } },
+      data: { replacementCriteria: { enabled: true, screeningWeekday: 6, minAgeMonths: 36, maxAgeMonths: 60, models: ['Model Y'], lastServiceWithinMonths: null, minMileageKm: 30_000, callWindowDays: 7 } },
     });
     const vehicle = async (deliveredOn: string, model: string, opts: { ended?: boolean } = {}) => {
       const c = await seedCustomer(db, store.id, { deliveredAt: new Date(`${deliveredOn}T10:00:00+08:00`) });
@@ -75,8 +75,8 @@ describe('the store\'s morning run', () => {
     };
     const { worker, taskQueue } = await createTestWorker(env, activities);
     await worker.runUntil(async () => {
-      // The schedule's run, the same morning's run again (a manual trigger), and next week's.
-      for (const [n, asOf] of [[1, MORNING], [2, MORNING], [3, '2030-06-22T00:00:00.000Z']] as const) {
+      // The schedule's run, the same morning's run again (a manual trigger), Sunday's (no screening), and next Saturday's.
+      for (const [n, asOf] of [[1, MORNING], [2, MORNING], [3, '2030-06-16T00:00:00.000Z'], [4, '2030-06-22T00:00:00.000Z']] as const) {
         const handle = await env.client.workflow.start(storeDigest, { taskQueue, workflowId: `store-digest-${store.id}-${n}`, args: [{ storeId: store.id, asOf }] });
         await handle.result();
         if (n === 1) await recordHistory(handle, 'morning-run-screens-replacement');
@@ -84,7 +84,7 @@ describe('the store\'s morning run', () => {
     });
 
     // The age and model pre-filter leaves three; the silent one is not screened (asked again next run).
-    expect(results).toEqual([{ screened: 2, added: 1 }, { screened: 1, added: 0 }, { screened: 1, added: 0 }]);
+    expect(results).toEqual([{ screened: 2, added: 1 }, { screened: 1, added: 0 }, { screened: 0, added: 0 }, { screened: 1, added: 0 }]);
     const candidates = await db.replacementCandidate.findMany({ where: { storeId: store.id } });
     expect(candidates).toEqual([expect.objectContaining({
       deliveryId: due.id, cycle: 'year-4', status: 'pending',

@@ -3080,6 +3080,8 @@ export interface paths {
                             builtIn: boolean;
                             criteria: {
                                 enabled: boolean;
+                                /** @description the weekday the morning run screens (1 = Monday ... 7 = Sunday) */
+                                screeningWeekday: number;
                                 /** @description the vehicle's age since delivery, whole months, inclusive */
                                 minAgeMonths: number;
                                 maxAgeMonths: number;
@@ -3201,6 +3203,8 @@ export interface paths {
                 content: {
                     "application/json": {
                         enabled: boolean;
+                        /** @description the weekday the morning run screens (1 = Monday ... 7 = Sunday) */
+                        screeningWeekday: number;
                         /** @description the vehicle's age since delivery, whole months, inclusive */
                         minAgeMonths: number;
                         maxAgeMonths: number;
@@ -3227,6 +3231,8 @@ export interface paths {
                             builtIn: boolean;
                             criteria: {
                                 enabled: boolean;
+                                /** @description the weekday the morning run screens (1 = Monday ... 7 = Sunday) */
+                                screeningWeekday: number;
                                 /** @description the vehicle's age since delivery, whole months, inclusive */
                                 minAgeMonths: number;
                                 maxAgeMonths: number;
