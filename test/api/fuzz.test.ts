@@ -294,6 +294,14 @@ function families(w: World): Record<string, fc.Arbitrary<Omit<FuzzRequest, 'fami
       .map(([s, body]) => ({ method: 'PATCH', path: `/v1/stores/${s}/settings`, body })),
     'PUT /v1/stores/:storeId/kpi-thresholds/:kpi': fc.tuple(segment(storeId), segment(kpiKey), mutated({ minimum: 85 }))
       .map(([s, k, body]) => ({ method: 'PUT', path: `/v1/stores/${s}/kpi-thresholds/${k}`, body })),
+    'GET /v1/stores/:storeId/replacement-criteria': segment(storeId).map((s) => ({ method: 'GET', path: `/v1/stores/${s}/replacement-criteria` })),
+    'PUT /v1/stores/:storeId/replacement-criteria': fc.tuple(segment(storeId), mutated({
+      enabled: true, screeningWeekday: 1, minAgeMonths: 36, maxAgeMonths: 60, models: ['Model Y'], lastServiceWithinMonths: 24, minMileageKm: 50_000, callWindowDays: 7,
+    })).map(([s, body]) => ({ method: 'PUT', path: `/v1/stores/${s}/replacement-criteria`, body })),
+    'GET /v1/stores/:storeId/replacement-candidates': fc.tuple(segment(storeId), query({ status: fc.constantFrom('pending', 'passed', 'no_intent'), limit: fc.integer({ min: 0, max: 300 }) }))
+      .map(([s, q]) => ({ method: 'GET', path: `/v1/stores/${s}/replacement-candidates${q}` })),
+    'POST /v1/replacement-candidates/:id/decision': fc.tuple(segment(fc.oneof(fc.uuid(), nastyString)), mutated({ decision: 'no_intent', note: '客户暂无换购计划' }))
+      .map(([c, body]) => ({ method: 'POST', path: `/v1/replacement-candidates/${c}/decision`, body })),
     'GET /v1/customers/:id/consents': segment(id(a.customerIds, b.customerIds)).map((c) => ({ method: 'GET', path: `/v1/customers/${c}/consents` })),
     'PUT /v1/customers/:id/consents': fc.tuple(segment(id(a.customerIds, b.customerIds)), mutated({ consents: [{ channel: 'sms', purpose: 'marketing', granted: true }] }))
       .map(([c, body]) => ({ method: 'PUT', path: `/v1/customers/${c}/consents`, body })),
