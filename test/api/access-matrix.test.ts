@@ -140,6 +140,10 @@ const freshStaff = async () => {
   const s = await db.staff.create({ data: { storeId: 'st-a', externalId: `F-${++n}`, name: 'F', role: 'consultant' } });
   return s.externalId;
 };
+const freshCandidate = (delivery: 'd1' | 'd4') => async () => {
+  const { storeId } = await db.delivery.findUniqueOrThrow({ where: { id: ids[delivery] } });
+  return (await db.replacementCandidate.create({ data: { storeId, deliveryId: ids[delivery], cycle: `year-${++n}`, facts: { ageMonths: 40, model: 'Model Y', lastServiceOn: null, forecastKm: null } } })).id;
+};
 const freshThreshold = (storeId: string) => async () => {
   await db.kpiThreshold.upsert({ where: { storeId_kpi: { storeId, kpi: 'timeliness' } }, update: {}, create: { storeId, kpi: 'timeliness', minimum: 80 } });
   return storeId;
@@ -224,6 +228,14 @@ const PROBES: [string, Probe][] = [
   ['import upload', status('POST', '/v1/imports?storeId=st-a')],
   ['vehicle event own', status('POST', () => `/v1/deliveries/${ids.d1}/vehicle-events`, { kind: 'odometer', get readAt() { return new Date().toISOString(); }, km: 1200 })],
   ['vehicle event other-store', status('POST', () => `/v1/deliveries/${ids.d4}/vehicle-events`, { kind: 'odometer', get readAt() { return new Date().toISOString(); }, km: 1200 })],
+  ['replacement criteria read', status('GET', '/v1/stores/st-a/replacement-criteria')],
+  ['replacement criteria edit', status('PUT', '/v1/stores/st-a/replacement-criteria', {
+    enabled: true, screeningWeekday: 1, minAgeMonths: 36, maxAgeMonths: 60, models: [], lastServiceWithinMonths: null, minMileageKm: null, callWindowDays: 7,
+  })],
+  ['replacement candidates', status('GET', '/v1/stores/st-a/replacement-candidates')],
+  ['replacement candidates other', status('GET', '/v1/stores/st-b/replacement-candidates')],
+  ['replacement decision', fresh(freshCandidate('d1'), 'POST', (id) => `/v1/replacement-candidates/${id}/decision`, { decision: 'no_intent' })],
+  ['replacement decision other', fresh(freshCandidate('d4'), 'POST', (id) => `/v1/replacement-candidates/${id}/decision`, { decision: 'no_intent' })],
   ['ownership end own', status('POST', () => `/v1/deliveries/${ids.d1}/end`, { reason: 'sold' })],
   ['ownership end store', status('POST', () => `/v1/deliveries/${ids.d3}/end`, { reason: 'sold' })],
   ['ownership end other-store', status('POST', () => `/v1/deliveries/${ids.d4}/end`, { reason: 'sold' })],
@@ -320,6 +332,12 @@ import other-store            404         404         404         404         40
 import upload                 403         403         403         403         403         401         400
 vehicle event own             403         403         403         403         403         401         200
 vehicle event other-store     404         404         404         404         404         401         404
+replacement criteria read     403         403         200         200         200         401         403
+replacement criteria edit     403         403         403         200         200         401         403
+replacement candidates        403         403         200         200         200         401         403
+replacement candidates other  404         404         404         404         404         401         403
+replacement decision          403         403         200         200         200         401         403
+replacement decision other    404         404         404         404         404         401         404
 ownership end own             403         403         202         202         202         401         202
 ownership end store           404         404         202         202         202         401         202
 ownership end other-store     404         404         404         404         404         401         404
