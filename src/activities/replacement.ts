@@ -18,11 +18,15 @@ const QUERY_CONCURRENCY = 8;
 export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'temporal'>) {
   const { db, logger, temporal } = deps;
 
-  /** The last service and readings live in the vehicle's workflow (its years state); null when it cannot answer. */
+  /**
+   * The last service and readings live in the vehicle's workflow (its years state); null when it
+   * cannot answer. Its lastServiceOn is the delivery day until a first service: that is no service.
+   */
   async function serviceData(workflowId: string): Promise<Pick<ScreenedVehicle, 'lastServiceOn' | 'readings'> | null> {
     try {
       const state: LifecycleState = await temporal.workflow.getHandle(workflowId).query(stateQuery);
-      return state.years ? { lastServiceOn: state.years.lastServiceOn, readings: state.years.readings } : {};
+      const years = state.years;
+      return years ? { lastServiceOn: years.servicesDone > 0 ? years.lastServiceOn : null, readings: years.readings } : {};
     } catch (err) {
       logger.warn({ workflowId, error: String(err) }, 'replacement screening: vehicle workflow did not answer');
       return null;

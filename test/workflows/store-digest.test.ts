@@ -31,7 +31,7 @@ function vehicleWorkflows(states: Record<string, Partial<NonNullable<LifecycleSt
   const getHandle = (id: string) => ({
     query: async () => {
       if (!states[id]) throw new Error(`workflow ${id} not found`);
-      return { years: { lastServiceOn: '2030-01-01', readings: [], ...states[id] } };
+      return { years: { lastServiceOn: '2030-01-01', servicesDone: 3, readings: [], ...states[id] } };
     },
   });
   return { workflow: { getHandle } } as unknown as ActivityDeps['temporal'];
