@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CaseActor, CaseLevel, CaseState, DEFAULT_CASE_POLICY, LADDER_ROLE, actorLabel } from '../domain/cases';
 import { ErrorType } from '../domain/errors';
 import { addWorkingMinutes, CHINA_CALENDARS, DEFAULT_OPENING_HOURS, OpeningHoursSchema, WorkingCalendar, YearCalendar, YearCalendarSchema } from '../domain/working-hours';
-import { Prisma } from '../generated/prisma/client';
+import { type EscalationCase, Prisma } from '../generated/prisma/client';
 import { PermanentSendError } from '../messaging/transports';
 import { recordAudit } from '../services/audit';
 import { fairAssignee, withAssignment } from '../services/assignment';
@@ -91,16 +91,19 @@ function notificationText(c: { id: string; reason: string; level: number; dueAt:
 export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'sms' | 'email' | 'publicBaseUrl'>) {
   const { db, logger } = deps;
 
-  /** Writes the change and its timeline entry (and audit row) in `tx`, once per event key; false when already written. */
-  async function writeEvent(tx: Tx, e: CaseEventInput, fromAssigneeId?: string | null): Promise<boolean> {
-    if (await tx.caseEvent.findUnique({ where: { eventKey: e.eventKey }, select: { id: true } })) return false;
-    const before = await tx.escalationCase.findUniqueOrThrow({ where: { id: e.caseId } });
+  /**
+   * Writes the change and its timeline entry (and audit row) in `tx`, once per event key; false when
+   * already written. A caller that has checked the key and read the row in `tx` passes the row.
+   */
+  async function writeEvent(tx: Tx, e: CaseEventInput, checked?: EscalationCase): Promise<boolean> {
+    if (!checked && await tx.caseEvent.findUnique({ where: { eventKey: e.eventKey }, select: { id: true } })) return false;
+    const before = checked ?? await tx.escalationCase.findUniqueOrThrow({ where: { id: e.caseId } });
     const change = e.change ?? {};
     const after = Object.keys(change).length ? await tx.escalationCase.update({ where: { id: e.caseId }, data: rowData(change) }) : before;
     await tx.caseEvent.create({
       data: {
         caseId: e.caseId, eventKey: e.eventKey, kind: e.kind, actor: actorLabel(e.actor), at: new Date(e.at), detail: e.detail ?? null,
-        fromAssigneeId: 'assigneeId' in change ? (fromAssigneeId ?? before.assigneeId) : null,
+        fromAssigneeId: 'assigneeId' in change ? before.assigneeId : null,
         toAssigneeId: 'assigneeId' in change ? (change.assigneeId ?? null) : null,
         level: after.level,
       },
@@ -176,11 +179,11 @@ export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 
       return withAssignment(db, async (tx) => {
         const done = await tx.caseEvent.findUnique({ where: { eventKey: input.eventKey }, select: { toAssigneeId: true } });
         if (done) return { assigneeId: done.toAssigneeId };
-        const c = await tx.escalationCase.findUniqueOrThrow({ where: { id: input.caseId }, select: { storeId: true, assigneeId: true } });
+        const c = await tx.escalationCase.findUniqueOrThrow({ where: { id: input.caseId } });
         const next = await fairAssignee(tx, c.storeId, LADDER_ROLE[input.level]);
         if (!next) logger.warn({ caseId: input.caseId, storeId: c.storeId, level: input.level }, 'nobody holds this rung of the ladder: the case stays with its owner');
         const assigneeId = next ?? c.assigneeId;
-        await writeEvent(tx, { ...input, change: { ...input.change, level: input.level, assigneeId } }, c.assigneeId);
+        await writeEvent(tx, { ...input, change: { ...input.change, level: input.level, assigneeId } }, c);
         return { assigneeId };
       });
     },
@@ -191,13 +194,17 @@ export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 
      * and never sent twice (an unfinished SMS attempt is first looked up at the provider).
      */
     async notifyCaseOwner(input: { caseId: string; staffId: string; idempotencyKey: string }): Promise<{ sent: string[] }> {
-      const c = await db.escalationCase.findUniqueOrThrow({ where: { id: input.caseId }, select: { id: true, storeId: true, reason: true, level: true, dueAt: true } });
-      const staff = await db.staff.findUniqueOrThrow({ where: { id: input.staffId }, select: { email: true, phone: true } });
-      const policy = await db.casePolicy.findUnique({ where: { storeId: c.storeId }, select: { smsFromLevel: true } });
-      const smsFromLevel = policy ? policy.smsFromLevel : DEFAULT_CASE_POLICY.smsFromLevel;
+      // The case, the person and the store's policy in one statement: a morning's climbs each read them.
+      const [c] = await db.$queryRaw<{ id: string; reason: string; level: number; dueAt: Date | null; email: string | null; phone: string | null; policy: { smsFromLevel: number | null } | null }[]>`
+        SELECT c.id::text AS id, c.reason, c.level, c."dueAt", s.email, s.phone,
+               CASE WHEN p."storeId" IS NULL THEN NULL ELSE json_build_object('smsFromLevel', p."smsFromLevel") END AS policy
+        FROM "EscalationCase" c JOIN "Staff" s ON s.id = ${input.staffId}::uuid LEFT JOIN "CasePolicy" p ON p."storeId" = c."storeId"
+        WHERE c.id = ${input.caseId}::uuid`;
+      if (!c) throw new Error(`case ${input.caseId} or staff member ${input.staffId} not found`);
+      const smsFromLevel = c.policy ? c.policy.smsFromLevel : DEFAULT_CASE_POLICY.smsFromLevel;
       const channels = [
-        { channel: 'email' as const, to: staff.email, transport: deps.email },
-        ...(smsFromLevel !== null && c.level >= smsFromLevel ? [{ channel: 'sms' as const, to: staff.phone, transport: deps.sms }] : []),
+        { channel: 'email' as const, to: c.email, transport: deps.email },
+        ...(smsFromLevel !== null && c.level >= smsFromLevel ? [{ channel: 'sms' as const, to: c.phone, transport: deps.sms }] : []),
       ];
       const sent: string[] = [];
       for (const { channel, to, transport } of channels) {
