@@ -191,6 +191,15 @@ describe('CR pre-screening', () => {
     expect(retried.json().followUpId).toEqual(expect.any(String));
   });
 
+  it('a pass for an ownership that ended since the screening is refused, nothing recorded', async () => {
+    const c = await candidate();
+    await db.delivery.update({ where: { id: c.deliveryId }, data: { status: 'ended', endedReason: 'sold' } });
+    const res = await decide('cr1', c.id, { decision: 'pass' });
+    expect({ status: res.statusCode, message: res.json().message }).toEqual({ status: 409, message: expect.stringContaining('ownership has ended') });
+    expect((await db.replacementCandidate.findUniqueOrThrow({ where: { id: c.id } })).status).toBe('pending');
+    expect((await decide('cr1', c.id, { decision: 'already_replaced' })).statusCode).toBe(200);
+  });
+
   it('two CR specialists marking the same candidate at once: one decision, the other a 409', async () => {
     for (const [a, b] of [['no_intent', 'no_intent'], ['already_replaced', 'pass']]) {
       const c = await candidate();

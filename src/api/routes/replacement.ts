@@ -109,9 +109,11 @@ export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { d
   }, async (req) => {
     const actor = actorOf(req);
     const stores = storeIdsOf(actor);
-    const candidate = await db.replacementCandidate.findFirst({ where: { id: req.params.id, ...(stores && { storeId: { in: stores } }) } });
+    const candidate = await db.replacementCandidate.findFirst({ where: { id: req.params.id, ...(stores && { storeId: { in: stores } }) }, include: { delivery: { select: { status: true } } } });
     if (!candidate) throw notFound(`replacement candidate ${req.params.id}`);
     assertCan(actor, 'replacement.screen', candidate.storeId);
+    // Sold, transferred or scrapped since the screening: nobody left to call.
+    if (req.body.decision === 'pass' && candidate.status === 'pending' && candidate.delivery.status === 'ended') throw conflict('the ownership has ended since the screening: mark it already_replaced or wrong_data');
     const staffId = actor.kind === 'staff' ? membershipAt(actor, candidate.storeId, 'cr_specialist')!.staffId : null;
     try {
       const result = await decideCandidate(db, temporal, {
