@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
+import { readRows } from '../db/raw';
+import { Prisma } from '../generated/prisma/client';
 import { type Action, type Actor, type ApiKeyActor, can, reachesStore, storeIdsOf, storesFor } from '../services/access';
 import { SESSION_TOKEN_PREFIX, staffActorFor } from '../services/sessions';
 import { forbidden, HttpError, notFound } from './errors';
@@ -66,7 +68,9 @@ export function registerAuth(app: FastifyInstance, db: Db): void {
       req.actor = staff;
       return;
     }
-    const found = await db.apiKey.findUnique({ where: { keyHash: hashApiKey(credential) } });
+    // Every keyed request reads it: straight to the pool (src/db/raw.ts), not through Prisma's pipeline.
+    const [found] = await readRows<{ id: string; role: string; storeId: string | null; revokedAt: Date | null }>(db,
+      Prisma.sql`SELECT id::text AS id, role, "storeId", "revokedAt" FROM "ApiKey" WHERE "keyHash" = ${hashApiKey(credential)}`, { prepared: 'api-key' });
     if (!found || found.revokedAt) throw new HttpError(401, 'Unauthorized', 'unknown or revoked API key');
     req.actor = { kind: 'api-key', id: found.id, role: found.role === 'admin' ? 'admin' : 'integration', storeId: found.storeId };
   });

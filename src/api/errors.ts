@@ -2,6 +2,8 @@ import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@t
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import pg from 'pg';
+import { DatabaseUnreachable } from '../db/raw';
 import { Prisma } from '../generated/prisma/client';
 
 /** What the API needs to answer, and can wait for: a 503 names it. */
@@ -62,6 +64,8 @@ export function unavailableDependency(err: unknown): Dependency | null {
     return null;
   }
   for (const e of causes(err)) {
+    // the hot reads that go straight through node-postgres (src/db/raw.ts)
+    if (e instanceof DatabaseUnreachable || (e instanceof pg.DatabaseError && PG_UNAVAILABLE.test(e.code ?? ''))) return 'postgresql';
     if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return 'temporal';
     if (isGrpcServiceError(e) && GRPC_UNAVAILABLE.has(e.code)) return 'temporal';
   }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Config } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
 import { createLogger } from '../logger';
+import { registerPool } from './raw';
 
 export type Db = PrismaClient;
 
@@ -101,5 +102,7 @@ export function createDb(databaseUrl: string, poolSize = 10, deadlines: DbDeadli
     // An idle connection that dies (PostgreSQL restarted) leaves the pool; the next query opens a new one.
     onPoolError: (err) => log.warn({ err: err.message }, 'dropped a pooled database connection'),
   });
-  return new PrismaClient({ adapter });
+  const db = new PrismaClient({ adapter });
+  registerPool(db, pool);
+  return db;
 }

@@ -6,7 +6,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import type { Db } from '../db/client';
-import type { Prisma } from '../generated/prisma/client';
+import { readRows } from '../db/raw';
+import { Prisma } from '../generated/prisma/client';
 import { type Membership, STAFF_ROLES, type StaffActor, type StaffRole } from './access';
 import { recordAudit } from './audit';
 
@@ -155,10 +156,11 @@ interface SessionRow {
 
 /**
  * The signed-in person of a session token, or null (unknown, revoked, expired, idle too long, or
- * left). Every staff request reads it: one statement with the person's active rows and teams.
+ * left). Every staff request reads it: one statement with the person's active rows and teams,
+ * straight to the pool as a prepared statement (src/db/raw.ts).
  */
 export async function staffActorFor(db: Db, token: string, now = new Date()): Promise<StaffActor | null> {
-  const [session] = await db.$queryRaw<SessionRow[]>`
+  const [session] = await readRows<SessionRow>(db, Prisma.sql`
     SELECT s.id::text AS id, s."loginId"::text AS "loginId", s.kind, s."expiresAt", s."revokedAt", s."lastSeenAt",
            l."disabledAt", l."mustChangePassword",
            COALESCE(json_agg(json_build_object(
@@ -169,7 +171,7 @@ export async function staffActorFor(db: Db, token: string, now = new Date()): Pr
     JOIN "StaffLogin" l ON l.id = s."loginId"
     LEFT JOIN "Staff" st ON st."loginId" = l.id AND st.active
     WHERE s."tokenHash" = ${sha256(token)}
-    GROUP BY s.id, l.id`;
+    GROUP BY s.id, l.id`, { prepared: 'session' });
   if (!session || session.revokedAt || session.expiresAt <= now || session.disabledAt) return null;
   const limits = SESSION_LIMITS[session.kind as SessionKind] ?? SESSION_LIMITS.cookie;
   const idle = now.getTime() - session.lastSeenAt.getTime();
