@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 /**
  * The console's production build (Vite into console/dist), made when dist is missing or older
@@ -29,7 +30,21 @@ export async function ensureConsoleBuilt(): Promise<number> {
   // Vite is ES-only: loaded at run time, and only when a build is due.
   const { build } = await (new Function('m', 'return import(m)') as (m: string) => Promise<typeof import('vite')>)('vite');
   await build({ root: CONSOLE, configFile: path.join(CONSOLE, 'vite.config.mts') });
+  precompress(path.join(CONSOLE, 'dist', 'assets'));
   return Date.now() - started;
+}
+
+/**
+ * Brotli and gzip copies of the scripts and styles, once per build: the API serves them as they are
+ * (@fastify/static preCompressed), a quarter of the bytes, with no compression work per request.
+ */
+function precompress(dir: string): void {
+  for (const name of readdirSync(dir).filter((f) => /\.(js|css)$/.test(f))) {
+    const file = path.join(dir, name);
+    const body = readFileSync(file);
+    writeFileSync(`${file}.br`, brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }));
+    writeFileSync(`${file}.gz`, gzipSync(body, { level: 9 }));
+  }
 }
 
 if (require.main === module) {

@@ -27,5 +27,7 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
     // Hashed asset names never change content: cache them for a year; index.html always fresh.
     setHeaders: (reply, file) => reply.header('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache'),
     cacheControl: false,
+    // The build writes .br and .gz copies beside each script (scripts/console-build.ts).
+    preCompressed: true,
   });
 }
