@@ -13,14 +13,24 @@ const zh = {
   resolve: '结案', reopen: '重新打开', rootCause: '根本原因', confirmedVia: '客户确认方式', resolution: '处理结果', reason: '原因', status: '状态',
   opened: '创建时间', kpi: '指标', numerator: '分子', denominator: '分母', rate: '比率', trend: '趋势', week: '按周', month: '按月',
   ranking: '排名', rows: '明细', exportXlsx: '导出 Excel', overdueLists: '逾期清单', staffMember: '员工', vin: '车架号', model: '车型',
-  schedule: '回访计划', messages: '短信', followUps: '回访', consents: '授权', plan: '联系计划', templates: '模板', hours: '营业时间与节假日',
+  schedule: '回访计划', messages: '短信', followUps: '回访', consents: '授权', plan: '联系计划', templates: '模板', hours: '营业时间与工单时限',
   staff: '员工', segments: '条短信', unknownVariable: '未知变量', preview: '预览', close: '关闭', period: '期间', minutes: '分钟', hoursShort: '小时',
   overdueBy: '已超时', level1: 'CR 专员', level2: '销售经理', level3: '总经理', open: '打开', noAccess: '无法打开此记录',
+  weekdays: ['周一', '周二', '周三', '周四', '周五', '周六', '周日'], openDay: '营业', start: '开始', end: '结束',
+  firstResponse: '首次响应时限（工作分钟）', resolutionTime: '结案时限（工作分钟）', smsFromLevel: '自第几级起短信通知', emailOnly: '仅邮件',
+  timeFormat: '请按 HH:MM 填写，如 09:00', endAfterStart: '结束时间须晚于开始时间', oneOpenDay: '每周至少营业一天',
+  holidays: '节假日与调休', holiday: '节假日', workday: '调休上班', date: '日期', name: '名称', add: '添加', remove: '删除', edit: '编辑',
+  year: '年份', inYear: '日期须在所选年份内', listedAlready: '该日期已在列表中', bothLists: '同一天不能既放假又调休上班',
+  calendarStore: '本店日历', calendarDefault: '全国节假日安排（修改后成为本店日历）', calendarNone: '仅按工作日',
+  addStaff: '添加员工', role: '角色', phone: '手机号', email: '邮箱', active: '在职', team: '所属主管', externalId: '工号', cancel: '取消',
+  externalIdTaken: '该工号已存在', phoneFormat: '请填写有效的电话号码', malformedPlaceholder: '变量格式有误，应写作 {{变量名}}', byTeam: '团队', noTeam: '无团队', clickPoint: '点击数据点查看明细',
 };
 /** Codes the API answers (reasons, statuses, timeline events), as people read them. */
 const zhCodes: Record<string, string> = {
   dissatisfied: '不满意', complaint: '投诉', 'customer-reply': '客户回复求助', 'data-fix': '资料需更正', manual: '人工创建',
   open: '处理中', resolved: '已解决', closed: '已关闭', all: '全部', opened: '创建', escalated: '升级', acknowledged: '已受理', note: '备注',
+  consultant: '销售顾问', supervisor: '销售主管', cr_specialist: 'CR 专员', manager: '销售经理', general_manager: '总经理',
+  service_advisor: '服务顾问', renewal_specialist: '续保专员',
   reassigned: '转派', reopened: '重新打开', done_on_time: '按时完成', done_late: '逾期完成', missed: '漏访', failed: '失败', cancelled: '已取消',
   delivered: '已送达', sent: '已发送', queued: '排队中', undelivered: '未送达', expired: '已过期', due: '待办', done: '已完成', scheduled: '计划中',
 };
@@ -37,9 +47,17 @@ const en: Words = {
   resolve: 'Resolve', reopen: 'Reopen', rootCause: 'Root cause', confirmedVia: 'Customer confirmed via', resolution: 'Resolution', reason: 'Reason', status: 'Status',
   opened: 'Opened', kpi: 'KPI', numerator: 'Numerator', denominator: 'Denominator', rate: 'Rate', trend: 'Trend', week: 'Weekly', month: 'Monthly',
   ranking: 'Ranking', rows: 'Rows', exportXlsx: 'Export to Excel', overdueLists: 'Overdue', staffMember: 'Staff member', vin: 'VIN', model: 'Model',
-  schedule: 'Schedule', messages: 'Messages', followUps: 'Follow-ups', consents: 'Consents', plan: 'Contact plan', templates: 'Templates', hours: 'Working hours and holidays',
+  schedule: 'Schedule', messages: 'Messages', followUps: 'Follow-ups', consents: 'Consents', plan: 'Contact plan', templates: 'Templates', hours: 'Working hours and case deadlines',
   staff: 'Staff', segments: 'SMS segments', unknownVariable: 'Unknown variable', preview: 'Preview', close: 'Close', period: 'Period', minutes: 'min', hoursShort: 'h',
   overdueBy: 'Overdue by', level1: 'CR specialist', level2: 'Sales manager', level3: 'General manager', open: 'Open', noAccess: 'This record cannot be opened',
+  weekdays: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], openDay: 'Open', start: 'From', end: 'To',
+  firstResponse: 'First response (working minutes)', resolutionTime: 'Resolution (working minutes)', smsFromLevel: 'SMS from ladder level', emailOnly: 'Email only',
+  timeFormat: 'Use HH:MM, e.g. 09:00', endAfterStart: 'The end must come after the start', oneOpenDay: 'Open on at least one day a week',
+  holidays: 'Holidays and make-up days', holiday: 'Holiday', workday: 'Make-up working day', date: 'Date', name: 'Name', add: 'Add', remove: 'Remove', edit: 'Edit',
+  year: 'Year', inYear: 'The date must lie in the chosen year', listedAlready: 'This date is listed already', bothLists: 'A day cannot be both a holiday and a working day',
+  calendarStore: 'The store\'s own calendar', calendarDefault: 'Mainland China schedule (a change makes it the store\'s own)', calendarNone: 'Weekdays only',
+  addStaff: 'Add staff member', role: 'Role', phone: 'Mobile', email: 'Email', active: 'Active', team: 'Supervisor', externalId: 'Staff number', cancel: 'Cancel',
+  externalIdTaken: 'This staff number exists already', phoneFormat: 'Enter a valid phone number', malformedPlaceholder: 'Malformed placeholder: write {{variableName}}', byTeam: 'Team', noTeam: 'No team', clickPoint: 'Click a point for its rows',
 };
 export const WORDS = { zh, en };
 const CODES: Record<keyof typeof WORDS, Record<string, string>> = { zh: zhCodes, en: {} };

@@ -1,3 +1,4 @@
+import type { FormInstance } from 'antd';
 import createClient from 'openapi-fetch';
 import type { paths } from './schema';
 
@@ -13,6 +14,32 @@ export type Schemas = paths;
 export function problem(error: unknown): string {
   if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
   return String(error);
+}
+
+type Issue = { field: string; message: string };
+
+/**
+ * A 400's field errors on the form's own fields: "openingHours.2.end" lands on the field
+ * ['openingHours', 2, 'end'], or on the nearest field it belongs to. Answers the messages no field
+ * took (for a toast); `rename` maps an API field to a form field first.
+ */
+export function showIssues(form: FormInstance, error: unknown, rename: (field: string) => string = (f) => f): string[] {
+  const issues = (error && typeof error === 'object' && 'issues' in error ? (error as { issues?: Issue[] }).issues : undefined) ?? [];
+  if (issues.length === 0) return [problem(error)];
+  const names = form.getFieldsError().map((f) => f.name);
+  const left: string[] = [];
+  const byField = new Map<string, { name: (string | number)[]; errors: string[] }>();
+  for (const issue of issues) {
+    const path = rename(issue.field).split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    const name = names.filter((n) => n.length <= path.length && n.every((p, i) => p === path[i])).sort((a, b) => b.length - a.length)[0];
+    if (!name) left.push(`${issue.field}: ${issue.message}`);
+    else {
+      const key = name.join('.');
+      byField.set(key, { name, errors: [...(byField.get(key)?.errors ?? []), issue.message] });
+    }
+  }
+  form.setFields([...byField.values()]);
+  return left;
 }
 
 /** Data or throw: pages show the thrown message. */

@@ -32,6 +32,58 @@ function periods(unit: 'week' | 'month', count: number): { label: string; from: 
   });
 }
 
+const RANKING_ROLES = ['cr_specialist', 'manager', 'general_manager'];
+type TrendBy = 'store' | 'team' | 'staff';
+type Span = ReturnType<typeof periods>[number];
+type Point = { numerator: number; denominator: number; rate: number | null };
+/** One line of a trend: its points per period and the scopes (store, staff members) whose rows lie behind them. */
+type Series = { name: string; points: Point[]; scopes: { storeId: string; staffId?: string }[] };
+type Trend = { periods: Span[]; series: Series[] };
+
+const rateOf = (numerator: number, denominator: number) => (denominator ? Math.round((numerator / denominator) * 1000) / 10 : null);
+
+/**
+ * A KPI per period by store (each store of a group role), staff member (the ranking), or team
+ * (a supervisor and their consultants, as the audit groups them: the members' fractions added up).
+ */
+async function trendOf(by: TrendBy, metric: Metric, spans: Span[], stores: string[], storeId: string, noTeam: string): Promise<Trend> {
+  if (by === 'store') {
+    const values = await Promise.all(stores.map((s) => Promise.all(spans.map((p) => must(api.GET('/v1/kpis', { params: { query: { storeId: s, from: p.from, to: p.to } } }))))));
+    return {
+      periods: spans,
+      series: stores.map((s, i) => ({
+        name: s, scopes: [{ storeId: s }],
+        points: values[i].map((v) => {
+          const k = v.kpis.find((x) => x.key === metric);
+          return { numerator: k?.numerator ?? 0, denominator: k?.denominator ?? 0, rate: k?.rate ?? null };
+        }),
+      })),
+    };
+  }
+  const [values, staff] = await Promise.all([
+    Promise.all(spans.map((p) => must(api.GET('/v1/kpis/ranking', { params: { query: { storeId, from: p.from, to: p.to, metric } } })))),
+    by === 'team' ? must(api.GET('/v1/stores/{storeId}/staff', { params: { path: { storeId } } })) : Promise.resolve([]),
+  ]);
+  const groupOf = (staffId: string, name: string): { id: string; name: string } => {
+    if (by === 'staff') return { id: staffId, name };
+    const person = staff.find((s) => s.id === staffId);
+    const lead = person?.role === 'supervisor' ? person : staff.find((s) => s.id === person?.supervisorId);
+    return lead ? { id: lead.id, name: lead.name } : { id: '', name: noTeam };
+  };
+  const groups = new Map<string, Series>();
+  values.forEach((v, i) => v.ranking.forEach((r) => {
+    const g = groupOf(r.staffId, r.name);
+    const series = groups.get(g.id) ?? { name: g.name, scopes: [], points: spans.map(() => ({ numerator: 0, denominator: 0, rate: null })) };
+    groups.set(g.id, series);
+    if (!series.scopes.some((x) => x.staffId === r.staffId)) series.scopes.push({ storeId, staffId: r.staffId });
+    const point = series.points[i];
+    point.numerator += r.numerator;
+    point.denominator += r.denominator;
+    point.rate = rateOf(point.numerator, point.denominator);
+  }));
+  return { periods: spans, series: [...groups.values()].sort((a, b) => a.name.localeCompare(b.name, 'zh-CN')) };
+}
+
 /** A table with its export: every table on the dashboard can go to Excel. */
 function Exportable<T extends Row>({ title, name, columns, rows, rowKey, loading }: { title: string; name: string; columns: ColumnsType<T>; rows?: T[]; rowKey: string; loading?: boolean }) {
   const { t } = useT();
@@ -46,15 +98,19 @@ function Exportable<T extends Row>({ title, name, columns, rows, rowKey, loading
 /** The manager's dashboard: KPIs with their fractions and rows, trends, the ranking, the audit by person, team and store, and what is overdue. */
 export default function Dashboard() {
   const { t, lang, code } = useT();
-  const { storeId } = useSession();
+  const { storeId, me, roles } = useSession();
+  const ranks = roles.some((r) => RANKING_ROLES.includes(r));
+  // A group role sees its stores side by side: every store where it reads the store's KPIs.
+  const groupStores = [...new Set(me.memberships.filter((m) => RANKING_ROLES.includes(m.role)).map((m) => m.storeId))];
+  const trendStores = groupStores.length > 1 ? groupStores : [storeId];
   const [range, setRange] = useState<[Dayjs, Dayjs]>([dayjs().subtract(30, 'day').startOf('day'), dayjs().add(1, 'day').startOf('day')]);
   const period = { storeId, from: day(range[0]), to: day(range[1]) };
   const [kpis, setKpis] = useState<Kpi[]>();
   const [drill, setDrill] = useState<{ title: string; rows: Row[]; columns: ColumnsType<Row> }>();
   const [metric, setMetric] = useState<Metric>('satisfaction');
   const [unit, setUnit] = useState<'week' | 'month'>('week');
-  const [by, setBy] = useState<'store' | 'staff'>('store');
-  const [trend, setTrend] = useState<{ labels: string[]; series: { name: string; data: (number | null)[] }[] }>();
+  const [by, setBy] = useState<TrendBy>('store');
+  const [trend, setTrend] = useState<Trend>();
   const [ranking, setRanking] = useState<RankingRow[]>();
   const [auditBy, setAuditBy] = useState<'staff' | 'team' | 'store'>('staff');
   const [audit, setAudit] = useState<AuditGroup[]>();
@@ -72,26 +128,15 @@ export default function Dashboard() {
   useEffect(() => void must(api.GET('/v1/kpis/ranking', { params: { query: { ...period, metric } } })).then((r) => setRanking(r.ranking)), [key, metric]);
   useEffect(() => void must(api.GET('/v1/audits/follow-ups', { params: { query: { ...period, by: auditBy } } })).then((r) => setAudit(r.groups)), [key, auditBy]);
   useEffect(() => {
-    const spans = periods(unit, unit === 'week' ? 8 : 6);
-    void (async () => {
-      if (by === 'store') {
-        const values = await Promise.all(spans.map((p) => must(api.GET('/v1/kpis', { params: { query: { storeId, from: p.from, to: p.to } } }))));
-        setTrend({ labels: spans.map((p) => p.label), series: [{ name: storeId, data: values.map((v) => v.kpis.find((k) => k.key === metric)?.rate ?? null) }] });
-      } else {
-        const values = await Promise.all(spans.map((p) => must(api.GET('/v1/kpis/ranking', { params: { query: { storeId, from: p.from, to: p.to, metric } } }))));
-        const people = new Map(values.flatMap((v) => v.ranking.map((r) => [r.staffId, r.name] as const)));
-        setTrend({
-          labels: spans.map((p) => p.label),
-          series: [...people].map(([id, name]) => ({ name, data: values.map((v) => v.ranking.find((r) => r.staffId === id)?.rate ?? null) })),
-        });
-      }
-    })();
-  }, [storeId, metric, unit, by]);
+    setTrend(undefined);
+    void trendOf(by, metric, periods(unit, unit === 'week' ? 8 : 6), trendStores, storeId, t.noTeam).then(setTrend);
+  }, [storeId, metric, unit, by, trendStores.join(), t.noTeam]);
 
-  const openKpiRows = async (kpi: Kpi) => {
-    const page = await must(api.GET('/v1/kpis/{key}/rows', { params: { path: { key: kpi.key }, query: { ...period, limit: 500 } } }));
-    const rows = page.items as Row[];
-    const columns: ColumnsType<Row> = page.subject === 'followUp'
+  /** The rows behind a KPI, for the period, store and people given (a team: each member's rows). */
+  const openRows = async (key: Kpi['key'], title: string, scopes: { storeId: string; from: string; to: string; staffId?: string }[]) => {
+    const pages = await Promise.all(scopes.map((q) => must(api.GET('/v1/kpis/{key}/rows', { params: { path: { key }, query: { ...q, limit: 500 } } }))));
+    const rows = pages.flatMap((p) => p.items as Row[]);
+    const columns: ColumnsType<Row> = pages[0]?.subject !== 'delivery'
       ? [
         { title: 'ID', dataIndex: 'followUpId', render: (v: string, r) => <a href={`#/vehicle/${r.deliveryId}`}>{v.slice(0, 8)}</a> },
         { title: t.requiredWindow, dataIndex: 'dueEnd', render: when },
@@ -104,7 +149,16 @@ export default function Dashboard() {
         { title: t.opened, dataIndex: 'deliveredAt', render: when }, { title: t.status, dataIndex: 'status' },
         { title: t.numerator, dataIndex: 'inNumerator', render: yesNo(t) },
       ];
-    setDrill({ title: kpi.label[lang], rows, columns });
+    setDrill({ title, rows, columns });
+  };
+  const openKpiRows = (kpi: Kpi) => openRows(kpi.key, kpi.label[lang], [{ storeId, from: period.from, to: period.to }]);
+  const metricLabel = kpis?.find((k) => k.key === metric)?.label[lang] ?? metric;
+  const openPoint = (series: number, index: number) => {
+    if (!trend) return;
+    const s = trend.series[series];
+    const p = trend.periods[index];
+    if (!s?.points[index]?.denominator) return;
+    void openRows(metric, `${metricLabel} · ${s.name} · ${p.label}`, s.scopes.map((scope) => ({ ...scope, from: p.from, to: p.to })));
   };
   const openAuditRows = async (group: AuditGroup, figure: Figure) => {
     const page = await must(api.GET('/v1/audits/follow-ups/rows', { params: { query: { ...period, by: auditBy, figure, groupId: group.groupId ?? 'none' } } }));
@@ -141,11 +195,21 @@ export default function Dashboard() {
             <Select aria-label={t.kpi} value={metric} onChange={setMetric} style={{ minWidth: 160 }}
               options={METRICS.map((m) => ({ value: m, label: kpis?.find((k) => k.key === m)?.label[lang] ?? m }))} />
             <Segmented value={unit} onChange={(v) => setUnit(v as 'week' | 'month')} options={[{ value: 'week', label: t.week }, { value: 'month', label: t.month }]} />
-            <Radio.Group value={by} onChange={(e) => setBy(e.target.value)} options={[{ value: 'store', label: t.store }, { value: 'staff', label: t.staffMember }]} optionType="button" />
+            {ranks && <Radio.Group value={by} onChange={(e) => setBy(e.target.value)} optionType="button"
+              options={[{ value: 'store', label: t.store }, { value: 'team', label: t.byTeam }, { value: 'staff', label: t.staffMember }]} />}
           </Space>}>
             <Suspense fallback={<div style={{ height: 280 }} />}>
-              {trend && <TrendChart title={t.trend} labels={trend.labels} series={trend.series} />}
+              {trend && <TrendChart title={`${t.trend} · ${metricLabel}`} labels={trend.periods.map((p) => p.label)} onPoint={openPoint}
+                series={trend.series.map((s) => ({ name: s.name, data: s.points.map((x) => x.rate) }))} />}
             </Suspense>
+            {/* The chart's numbers as a table: read by screen readers, each fraction opens its rows. */}
+            <Exportable<Row> title={t.clickPoint} name={`trend-${metric}-${by}-${unit}`} rowKey="name" loading={!trend}
+              rows={trend?.series.map((s) => ({ name: s.name, ...Object.fromEntries(s.points.map((x, i) => [trend.periods[i].label, x.rate === null ? '' : `${x.rate}% (${x.numerator}/${x.denominator})`])) }))}
+              columns={[{ title: by === 'store' ? t.store : by === 'team' ? t.byTeam : t.staffMember, dataIndex: 'name', fixed: 'left' },
+                ...(trend?.periods ?? []).map((p, i) => ({
+                  title: p.label, dataIndex: p.label,
+                  render: (v: string, r: Row) => (v ? <Button type="link" size="small" style={{ padding: 0 }} onClick={() => openPoint(trend!.series.findIndex((s) => s.name === r.name), i)}>{v}</Button> : '—'),
+                }))]} />
           </Card>
         </Col>
         <Col xs={24} xl={10}>
@@ -155,7 +219,7 @@ export default function Dashboard() {
         </Col>
         <Col xs={24}>
           <Card size="small" title={t.followUps} extra={<Radio.Group value={auditBy} onChange={(e) => setAuditBy(e.target.value)} optionType="button"
-            options={[{ value: 'staff', label: t.staffMember }, { value: 'team', label: 'Team' }, { value: 'store', label: t.store }]} />}>
+            options={[{ value: 'staff', label: t.staffMember }, { value: 'team', label: t.byTeam }, { value: 'store', label: t.store }]} />}>
             <Exportable<AuditGroup & Row> title="" name={`audit-${auditBy}`} rowKey="groupId" rows={audit as (AuditGroup & Row)[]} loading={!audit}
               columns={[{ title: t.staffMember, dataIndex: 'name', render: (v: string | null) => v ?? '—' },
                 ...FIGURES.map((f) => ({ title: f, dataIndex: f, render: (v: number, g: AuditGroup & Row) => (v ? <a onClick={() => openAuditRows(g, f)}>{v}</a> : v) }))]} />

@@ -1,9 +1,10 @@
 import { Result, Table, Tabs, Tag, Typography } from 'antd';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
-import { api, must, problem } from '../api/client';
+import { must, problem } from '../api/client';
 import type { paths } from '../api/schema';
 import { when, windowOf } from '../format';
 import { useT } from '../i18n';
+import { inbox } from '../inbox';
 import { useSession } from '../session';
 
 type Task = paths['/v1/tasks/{id}']['get']['responses'][200]['content']['application/json'];
@@ -21,7 +22,7 @@ export default function Tasks({ id }: { id?: string }) {
   const [error, setError] = useState<string>();
   const load = useCallback(async () => {
     try {
-      setTasks((await must(api.GET('/v1/tasks', { params: { query: { storeId, due, status: 'open', limit: 200 } } }))).tasks);
+      setTasks((await must(inbox(storeId, due))).tasks);
     } catch (e) {
       setError(problem(e));
     }
