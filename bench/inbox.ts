@@ -9,7 +9,7 @@
  *   node --import tsx bench/inbox.ts [--n 100000] [--rate 500] [--duration 30] [--quick]
  */
 import { generate } from './generate';
-import { BenchArgs, fmt, LoadResult, log, main, ms, Row, runLoad, sized, startBenchStack, verdict } from './lib';
+import { BenchArgs, cpuPerItem, cpuSnapshot, fmt, LoadResult, log, main, ms, Row, runLoad, sized, startBenchStack, verdict } from './lib';
 
 const GOAL_P99_MS = 50;
 
@@ -38,8 +38,11 @@ export async function runInbox(args: BenchArgs): Promise<{ rows: Row[]; details:
     // Warm-up: not measured.
     await runLoad({ url, paths, headers, rate: Math.min(rate, 50), duration: 3, seed: args.seed });
     const floor = await runLoad({ url, paths: ['/health'], rate, duration: Math.min(duration, 10), seed: args.seed });
+    const cpuBefore = cpuSnapshot(bs);
     const inbox: LoadResult = await runLoad({ url, paths, headers, rate, duration, seed: args.seed, connections: 64 });
-    log(`inbox: p50 ${ms(inbox.p50)} p99 ${ms(inbox.p99)} max ${ms(inbox.max)} at ${fmt(inbox.rps)}/s; /health p99 ${ms(floor.p99)}; generator lag p99 ${ms(inbox.lagP99)}`);
+    // What each request costs the API (and PostgreSQL): the figure to read on a machine shared with other work.
+    const cpu = cpuPerItem(cpuBefore, cpuSnapshot(bs), inbox.requests);
+    log(`inbox: p50 ${ms(inbox.p50)} p99 ${ms(inbox.p99)} max ${ms(inbox.max)} at ${fmt(inbox.rps)}/s; /health p99 ${ms(floor.p99)}; generator lag p99 ${ms(inbox.lagP99)}; CPU ms per request: ${cpu}`);
     const failed = inbox.non2xx + inbox.errors;
     const rows: Row[] = [
       {
@@ -49,6 +52,7 @@ export async function runInbox(args: BenchArgs): Promise<{ rows: Row[]; details:
       {
         benchmark: 'inbox', figure: 'GET /v1/tasks p50', value: ms(inbox.p50), baseline: `${ms(floor.p50)} (GET /health)`, goal: '', verdict: 'info',
       },
+      { benchmark: 'inbox', figure: 'CPU ms per request, by process', value: cpu, baseline: '', goal: '', verdict: 'info' },
       {
         benchmark: 'inbox', figure: 'requests served / failed', value: `${inbox.requests - failed} / ${failed}`,
         baseline: '', goal: '0 failed', verdict: verdict(failed === 0),
