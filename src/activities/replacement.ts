@@ -1,4 +1,6 @@
+import { Context } from '@temporalio/activity';
 import { DateTime } from 'luxon';
+import { z } from 'zod';
 import { localDateOf } from '../domain/local-time';
 import type { LifecycleState } from '../domain/lifecycle';
 import { deliveredBetween, isScreeningDay, replacementCycle, type ScreenedVehicle, screenVehicle } from '../domain/replacement';
@@ -12,10 +14,23 @@ export interface ScreenReplacementInput {
   asOf: string;
 }
 
-/** Vehicle workflows asked at once for their service and odometer data. */
-const QUERY_CONCURRENCY = 8;
+/**
+ * How far a screening got: the last vehicle (delivery time, ID) of the last page written, and the
+ * counts so far. It is the heartbeat's details, so a retried attempt resumes after that vehicle.
+ */
+const ScreeningProgressSchema = z.object({
+  after: z.object({ deliveredAt: z.iso.datetime(), id: z.uuid() }).optional(),
+  screened: z.number().int().min(0),
+  added: z.number().int().min(0),
+});
+export type ScreeningProgress = z.infer<typeof ScreeningProgressSchema>;
 
-export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'temporal'>) {
+/** Vehicle workflows asked at once for their service and odometer data: a few, not to crowd the frontend. */
+const QUERY_CONCURRENCY = 4;
+/** Vehicles per page: a page's queries take about a second at ~13 ms each, four at once; each page ends with a heartbeat. */
+export const SCREENING_PAGE_SIZE = 300;
+
+export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'temporal'>, { pageSize = SCREENING_PAGE_SIZE } = {}) {
   const { db, logger, temporal } = deps;
 
   /**
@@ -40,30 +55,41 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
      * vehicle's workflow knows. Each match becomes a pending candidate for CR, once per vehicle
      * and cycle (the unique key makes a retry or a second run add nothing). A vehicle CR found
      * already replaced is not screened again.
+     *
+     * A store of 30,000 vehicles takes minutes of queries, so the vehicles go by pages in a stable
+     * order (delivery time, ID); each page's candidates are written before its last key is sent as
+     * the heartbeat's details, and a retried attempt resumes after that key.
      */
-    async screenReplacementCandidates(input: ScreenReplacementInput): Promise<{ screened: number; added: number }> {
+    async screenReplacementCandidates(input: ScreenReplacementInput): Promise<ScreeningProgress> {
+      const { info } = Context.current();
+      const resumed = ScreeningProgressSchema.safeParse(info.heartbeatDetails);
+      let progress: ScreeningProgress = resumed.success ? resumed.data : { screened: 0, added: 0 };
       const store = await db.store.findFirst({ where: { id: input.storeId, paused: false } });
-      if (!store) return { screened: 0, added: 0 };
+      if (!store) return progress;
       const { criteria } = criteriaOf(store.replacementCriteria);
       const today = localDateOf(new Date(input.asOf), store.timeZone);
-      if (!isScreeningDay(criteria, today)) return { screened: 0, added: 0 };
+      if (!isScreeningDay(criteria, today)) return progress;
       const { firstOn, lastOn } = deliveredBetween(criteria, today);
       const startOf = (on: string) => DateTime.fromISO(on, { zone: store.timeZone }).toJSDate();
-      const deliveries = await db.delivery.findMany({
-        where: {
-          storeId: store.id, status: 'active', workflowStartedAt: { not: null },
-          deliveredAt: { gte: startOf(firstOn), lt: startOf(DateTime.fromISO(lastOn).plus({ days: 1 }).toISODate()!) },
-          replacementCandidates: { none: { status: 'already_replaced' } },
-        },
-        select: { id: true, workflowId: true, deliveredAt: true, vehicle: { select: { model: true } }, replacementCandidates: { select: { cycle: true } } },
-        orderBy: { deliveredAt: 'asc' },
-      });
       const needsWorkflow = criteria.lastServiceWithinMonths !== null || criteria.minMileageKm !== null;
-      const found: { storeId: string; deliveryId: string; cycle: string; facts: object }[] = [];
-      let screened = 0;
-      const due = deliveries.filter((d) => !d.replacementCandidates.some((c) => c.cycle === replacementCycle(localDateOf(d.deliveredAt, store.timeZone), today)));
-      for (let i = 0; i < due.length; i += QUERY_CONCURRENCY) {
-        await Promise.all(due.slice(i, i + QUERY_CONCURRENCY).map(async (d) => {
+      for (;;) {
+        const after = progress.after && { deliveredAt: new Date(progress.after.deliveredAt), id: progress.after.id };
+        const page = await db.delivery.findMany({
+          where: {
+            storeId: store.id, status: 'active', workflowStartedAt: { not: null },
+            deliveredAt: { gte: startOf(firstOn), lt: startOf(DateTime.fromISO(lastOn).plus({ days: 1 }).toISODate()!) },
+            replacementCandidates: { none: { status: 'already_replaced' } },
+            ...(after && { OR: [{ deliveredAt: { gt: after.deliveredAt } }, { deliveredAt: after.deliveredAt, id: { gt: after.id } }] }),
+          },
+          select: { id: true, workflowId: true, deliveredAt: true, vehicle: { select: { model: true } }, replacementCandidates: { select: { cycle: true } } },
+          orderBy: [{ deliveredAt: 'asc' }, { id: 'asc' }],
+          take: pageSize,
+        });
+        if (!page.length) break;
+        const found: { storeId: string; deliveryId: string; cycle: string; facts: object }[] = [];
+        let screened = 0;
+        const due = page.filter((d) => !d.replacementCandidates.some((c) => c.cycle === replacementCycle(localDateOf(d.deliveredAt, store.timeZone), today)));
+        await eachAtMost(due, QUERY_CONCURRENCY, async (d) => {
           const vehicle: ScreenedVehicle = { deliveredOn: localDateOf(d.deliveredAt, store.timeZone), model: d.vehicle.model };
           // Age and model first: the workflow is asked only about vehicles they leave in.
           if (!screenVehicle({ ...criteria, lastServiceWithinMonths: null, minMileageKm: null }, vehicle, today).match) return;
@@ -72,13 +98,25 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
           screened++;
           const result = screenVehicle(criteria, { ...vehicle, ...data }, today);
           if (result.match) found.push({ storeId: store.id, deliveryId: d.id, cycle: result.cycle, facts: result.facts });
-        }));
+        });
+        const { count } = await db.replacementCandidate.createMany({ data: found, skipDuplicates: true });
+        const last = page[page.length - 1];
+        progress = { after: { deliveredAt: last.deliveredAt.toISOString(), id: last.id }, screened: progress.screened + screened, added: progress.added + count };
+        Context.current().heartbeat(progress);
+        if (page.length < pageSize) break;
       }
-      const { count } = await db.replacementCandidate.createMany({ data: found, skipDuplicates: true });
-      logger.info({ storeId: store.id, screened, added: count }, 'replacement screening');
-      return { screened, added: count };
+      logger.info({ storeId: store.id, screened: progress.screened, added: progress.added, attempt: info.attempt }, 'replacement screening');
+      return progress;
     },
   };
+}
+
+/** Runs `fn` over the items, at most `limit` at once. */
+async function eachAtMost<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
 }
 
 export type ReplacementActivities = ReturnType<typeof createReplacementActivities>;

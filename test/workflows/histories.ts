@@ -28,8 +28,11 @@ export const WORKFLOW_VERSION = 'v6';
 const HISTORY_FILES: Record<string, { prefix: string; version: string }> = {
   vehicleLifecycle: { prefix: 'vehicle-lifecycle', version: WORKFLOW_VERSION },
   escalationCase: { prefix: 'escalation-case', version: 'v1' },
-  /** v1: reclaim and digest; v2: 'screen-replacement-candidates' (the replacement screening on the morning run). */
-  storeDigest: { prefix: 'store-digest', version: 'v2' },
+  /**
+   * v1: reclaim and digest; v2: 'screen-replacement-candidates' (the replacement screening on the morning run);
+   * v3: 'screening-heartbeats' (the screening heartbeats and resumes).
+   */
+  storeDigest: { prefix: 'store-digest', version: 'v3' },
 };
 const FILE_PATTERN = /^(vehicle-lifecycle|escalation-case|store-digest)-v\d+-[a-z0-9-]+\.json$/;
 
