@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ReplacementCandidate" ADD COLUMN     "caseId" UUID;
+
