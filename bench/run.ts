@@ -8,6 +8,7 @@
  * `--only cluster` runs the throughput on the cluster profile (scripts/cluster.ts), which needs Go
  * to build the Temporal server the first time; it is not part of the default set.
  */
+import { runBurst } from './burst';
 import { runCases } from './cases';
 import { runCluster } from './cluster';
 import { runConsole } from './console';
@@ -27,8 +28,9 @@ const BENCHMARKS: Record<string, { title: string; run: (args: BenchArgs) => Prom
   cluster: { title: 'Cluster throughput', run: runCluster },
   import: { title: 'Import throughput', run: runImport },
   console: { title: 'Staff console', run: runConsole },
+  burst: { title: 'Morning burst', run: runBurst },
 };
-const DEFAULT_SET = ['ingest', 'idle', 'kpi', 'inbox', 'cases', 'import', 'console'];
+const DEFAULT_SET = ['ingest', 'idle', 'kpi', 'inbox', 'cases', 'import', 'console', 'burst'];
 
 async function run(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -179,7 +179,7 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       }
 
       const expire = async (reason: 'quiet-hours' | 'frequency-cap' | 'pace'): Promise<SendMessageResult> => {
-        await db.message.update({ where: { id: message.id }, data: { status: 'expired', errorReason: `${reason} past notAfter`, deferredUntil: null } });
+        await db.message.update({ where: { id: message.id }, data: { status: 'expired', errorReason: `${reason} past notAfter`, deferredUntil: null, inFlightUntil: null } });
         logger.info({ ...log, reason }, 'message expired: it could not go out in time');
         return { messageId: message.id, status: 'expired', reason: `${reason} past notAfter` };
       };
@@ -196,17 +196,7 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       const opensAt = earliestSendingInstant(now, purpose, customerWindow, store.timeZone);
       if (opensAt.getTime() > now.getTime()) return defer(opensAt, 'quiet-hours');
 
-      // The provider's pace, shared by all workers: wait for this message's slot. A burst of due
-      // reminders queues here, and one whose slot comes after its notAfter expires instead of going out late.
       const pace = input.channel === 'sms' ? deps.smsPace : undefined;
-      if (pace) {
-        const slot = await pace.reserve(pace.cost(message.body), input.notAfter ? new Date(input.notAfter) : null);
-        if (slot.status === 'past-latest') return expire('pace');
-        if (slot.status === 'booked') {
-          throw ApplicationFailure.create({ message: 'the provider\'s pace is booked ahead', type: ErrorType.SendPaceBooked, nextRetryDelay: slot.retryInMs });
-        }
-        await sleep(slot.waitMs);
-      }
 
       // The cap counts this channel's messages (an email does not use up the SMS allowance), under a
       // lock on the customer, so two sends at once cannot both take the last place.
@@ -225,12 +215,27 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
         });
         if (decision.allowed) {
           // updatedAt dates the claim: the cap counts a message still being sent from then.
-          const inFlightUntil = transport.acceptanceWindowMs === undefined ? null : new Date(clock().getTime() + transport.acceptanceWindowMs);
+          // A paced send may wait for its slot before its request: the window covers that wait too.
+          const inFlightUntil = transport.acceptanceWindowMs === undefined ? null : new Date(clock().getTime() + transport.acceptanceWindowMs + (pace?.maxWaitMs ?? 0));
           message = await tx.message.update({ where: { id: message.id }, data: { status: 'sending', toAddress: to, deferredUntil: null, updatedAt: now, inFlightUntil } });
         }
         return decision;
       });
       if (!cap.allowed) return defer(earliestSendingInstant(cap.notBefore, purpose, customerWindow, store.timeZone), 'frequency-cap');
+
+      // The provider's pace, shared by all workers: this message's slot, taken after the claim so that
+      // nothing slow comes between the slot and the request. A burst of due reminders queues here; one
+      // whose slot comes after its notAfter expires instead of going out late. Without a slot nothing
+      // went to the provider, so the claim is given up (expired, or queued for a later attempt).
+      if (pace) {
+        const slot = await pace.reserve(pace.cost(message.body), input.notAfter ? new Date(input.notAfter) : null);
+        if (slot.status === 'past-latest') return expire('pace');
+        if (slot.status === 'booked') {
+          await db.message.update({ where: { id: message.id }, data: { status: 'queued', inFlightUntil: null } });
+          throw ApplicationFailure.create({ message: 'the provider\'s pace is booked ahead', type: ErrorType.SendPaceBooked, nextRetryDelay: slot.retryInMs });
+        }
+        await sleep(slot.waitMs);
+      }
 
       try {
         const sent = await transport.send({

@@ -10,6 +10,8 @@ import { smsSegments } from '../domain/sms-segments';
  * rate limit (it counts activity tasks) cannot do. docs/SCALING.md "Sending at the provider's pace".
  */
 export interface SendPace {
+  /** The longest a send waits for its slot (see SendPaceOptions). */
+  readonly maxWaitMs: number;
   /** What one message costs against the rate: its segments, or 1 where the provider counts messages. */
   cost(body: string): number;
   /**
@@ -47,6 +49,7 @@ export interface SendPaceOptions {
 export function createSendPace(db: Db, { key, perSecond, counts, maxWaitMs }: SendPaceOptions): SendPace {
   let created: Promise<unknown> | undefined;
   return {
+    maxWaitMs,
     cost: (body) => (counts === 'segments' ? Math.max(1, smsSegments(body).segments) : 1),
 
     async reserve(cost, latest) {

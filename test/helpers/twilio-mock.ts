@@ -54,9 +54,9 @@ export interface TwilioMock {
   holdInQueue(count: number): void;
   /**
    * From now on, creates above `perSecond` (messages, or SMS segments) answer 429 (20429), as a
-   * provider's rate limit does: a token bucket holding one second's worth.
+   * provider's rate limit does: a token bucket holding `burstSeconds` (default 1) seconds' worth.
    */
-  limitRate(perSecond: number, counts: 'segments' | 'messages'): void;
+  limitRate(perSecond: number, counts: 'segments' | 'messages', burstSeconds?: number): void;
   /** Creates answered 429 by that rate limit. */
   rateLimited(): number;
   stop(): Promise<void>;
@@ -103,7 +103,7 @@ export async function startTwilioMock(): Promise<TwilioMock> {
     delayNextRequest: (ms) => (provider.requestDelayMs = ms),
     idle: () => provider.idle(),
     holdInQueue: (count) => (provider.held = count),
-    limitRate: (perSecond, counts) => (provider.rate = new TokenBucket(perSecond, counts)),
+    limitRate: (perSecond, counts, burstSeconds = 1) => (provider.rate = new TokenBucket(perSecond, counts, burstSeconds)),
     rateLimited: () => provider.rate?.refused ?? 0,
     stop: async () => {
       proxy.closeAllConnections();
@@ -220,19 +220,21 @@ class MockProvider {
   }
 }
 
-/** The provider's rate: refills `perSecond` units a second, up to one second's worth. */
+/** The provider's rate: refills `perSecond` units a second, up to `burstSeconds` seconds' worth. */
 class TokenBucket {
   refused = 0;
+  private readonly capacity: number;
   private tokens: number;
   private at = performance.now();
 
-  constructor(private readonly perSecond: number, private readonly counts: 'segments' | 'messages') {
-    this.tokens = perSecond;
+  constructor(private readonly perSecond: number, private readonly counts: 'segments' | 'messages', burstSeconds: number) {
+    this.capacity = perSecond * burstSeconds;
+    this.tokens = this.capacity;
   }
 
   take(body: string): boolean {
     const now = performance.now();
-    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.perSecond);
     this.at = now;
     const cost = this.counts === 'segments' ? Math.max(1, smsSegments(body).segments) : 1;
     if (this.tokens < cost) {

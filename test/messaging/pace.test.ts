@@ -47,7 +47,9 @@ function counted(transport: Transport): Transport & { sent: number } {
 
 describe('two workers on the messaging task queue', () => {
   const RATE = 8; // segments per second
-  const SENDS = 24;
+  const SENDS = 40;
+  // Two seconds of burst at the provider absorb a loaded machine's delays between a slot and its
+  // request; two workers pacing themselves apart (16 segments/s) still overrun it by far.
   let env: TestWorkflowEnvironment;
   const dbs: Db[] = [];
 
@@ -61,7 +63,7 @@ describe('two workers on the messaging task queue', () => {
   });
 
   it('send a burst at the provider\'s rate together, counting segments, each message once and no 429', async () => {
-    mock.limitRate(RATE, 'segments');
+    mock.limitRate(RATE, 'segments', 2);
     const timeZone = zoneWhereItIsNoon();
     const { store } = await seedStore(t.db, { timeZone });
     // zh-CN reminders are one segment, English ones (with a Chinese name: UCS-2) two.
@@ -94,12 +96,12 @@ describe('two workers on the messaging task queue', () => {
     expect(new Set(accepted.map((m) => m.to)).size).toBe(SENDS);
     expect(await t.db.message.count({ where: { storeId: store.id, status: 'sent' } })).toBe(SENDS);
     expect(mock.rateLimited()).toBe(0);
-    // Both workers sent, and together no faster than the rate allows beyond the provider's one second of burst.
+    // Both workers sent, and together no faster than the rate allows beyond the provider's burst.
     expect(smsA.sent).toBeGreaterThan(0);
     expect(smsB.sent).toBeGreaterThan(0);
     const segments = costs.reduce((a, b) => a + b, 0);
     const tookS = (accepted[SENDS - 1].dateCreated.getTime() - accepted[0].dateCreated.getTime()) / 1000;
-    expect(tookS).toBeGreaterThanOrEqual((segments - costs[SENDS - 1]) / RATE - 1);
+    expect(tookS).toBeGreaterThanOrEqual((segments - costs[SENDS - 1]) / RATE - 2);
   }, 180_000);
 });
 
