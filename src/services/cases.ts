@@ -27,6 +27,8 @@ export type CaseOpening =
   | { reason: 'dissatisfied' | 'complaint'; deliveryId: string; followUpId: string; inboundMessageId?: string; detail?: string }
   | { reason: 'customer-reply'; deliveryId: string; inboundMessageId: string; detail?: string }
   | { reason: 'data-fix'; messageId: string; detail: string }
+  /** Data CR found wrong on a call list (a replacement candidate's): the caller's own row makes it once-only. */
+  | { reason: 'data-fix'; deliveryId: string; detail: string }
   | { reason: 'manual'; deliveryId: string; detail: string; openedBy: string };
 
 export interface OpenedCase {
@@ -76,6 +78,7 @@ async function existingCase(tx: Tx, opening: CaseOpening): Promise<OpenedCase | 
       row = await tx.escalationCase.findUnique({ where: { inboundMessageId_reason: { inboundMessageId: opening.inboundMessageId, reason: opening.reason } }, select });
       break;
     case 'data-fix': {
+      if (!('messageId' in opening)) return null;
       const message = await tx.message.findUniqueOrThrow({ where: { id: opening.messageId }, select: { deliveryId: true, channel: true } });
       if (!message.deliveryId) return NO_CASE;
       row = await tx.escalationCase.findUnique({ where: { messageId_reason: { messageId: opening.messageId, reason: opening.reason } }, select })
@@ -91,7 +94,7 @@ async function existingCase(tx: Tx, opening: CaseOpening): Promise<OpenedCase | 
 }
 
 async function subjectOf(tx: Tx, opening: CaseOpening): Promise<{ storeId: string; deliveryId: string }> {
-  if (opening.reason === 'data-fix') {
+  if ('messageId' in opening) {
     const m = await tx.message.findUniqueOrThrow({ where: { id: opening.messageId }, select: { storeId: true, deliveryId: true } });
     return { storeId: m.storeId, deliveryId: m.deliveryId! };
   }

@@ -1,14 +1,17 @@
 /**
  * Replacement-cycle outreach (I-1), shared by the screening activity and the API: the store's
  * criteria as stored, and CR's pre-screening decision, which for a passed candidate asks the
- * vehicle's workflow to open the consultant's call (it is the one writer of its follow-ups).
+ * vehicle's workflow to open the consultant's call (it is the one writer of its follow-ups) and for
+ * wrong data opens a data-fix case.
  */
-import type { Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { DEFAULT_REPLACEMENT_CRITERIA, type ReplacementCriteria, type ReplacementDecision, statusAfter } from '../domain/replacement';
 import { ReplacementCriteriaSchema } from '../domain/replacement-criteria';
 import { openOutreachCallUpdate } from '../workflows/contract';
+import { withAssignment } from './assignment';
 import { type AuditActor, recordAudit } from './audit';
+import { type CaseWorkflows, startCaseWorkflow, writeCaseRow } from './cases';
 
 /** The store's criteria; the built-in ones (screening off) until the store saves its own. */
 export function criteriaOf(stored: unknown): { criteria: ReplacementCriteria; builtIn: boolean } {
@@ -26,38 +29,84 @@ export interface CandidateDecision {
 }
 
 export type DecisionResult =
-  | { kind: 'decided'; followUpId: string | null }
+  | { kind: 'decided'; followUpId: string | null; caseId: string | null }
   /** Someone else decided first, or this decider decided otherwise. */
-  | { kind: 'conflict'; status: string };
+  | { kind: 'conflict'; status: string }
+  /** A pass for which no call can ever be opened (why): nothing recorded, the candidate stays pending. */
+  | { kind: 'refused'; reason: string }
+  /** A pass whose call could not be opened just now (the database under the workflow is down): it stands, the same request again opens it. */
+  | { kind: 'unavailable' };
 
 /**
  * One decision per candidate: the first to change it from pending wins; a retry of the same
- * decision by the same person answers as the first did, and anything else is a conflict. A passed
- * candidate's call is opened through the vehicle workflow's update (the candidate's ID makes it
- * one update); when Temporal is down the decision stands and a retry opens the call.
+ * decision by the same person answers as the first did, and anything else is a conflict.
+ *
+ * A pass opens the consultant's call through the vehicle workflow's update (the candidate's ID
+ * makes it one update). "Passed" always means a call is open or a retry opens it: when the
+ * workflow refuses for good (the ownership ended, its follow-up predates the years' planning),
+ * the pass is taken back and audited, and the candidate is pending again for CR to decide
+ * otherwise; when the call could not be opened just now the pass stands.
+ *
+ * "Wrong data" opens a data-fix case for the store's CR in the decision's own transaction (so
+ * once per candidate however often the request is retried); a retry starts its workflow if the
+ * first request could not.
  */
-export async function decideCandidate(db: Db, temporal: Pick<Client, 'workflow'>, d: CandidateDecision): Promise<DecisionResult> {
+export async function decideCandidate(deps: CaseWorkflows & { db: Db }, d: CandidateDecision): Promise<DecisionResult> {
+  const { db, temporal } = deps;
   const status = statusAfter(d.decision);
-  await db.$transaction(async (tx) => {
+  await withAssignment(db, async (tx) => {
     const { count } = await tx.replacementCandidate.updateMany({
       where: { id: d.candidateId, status: 'pending' },
       data: { status, decidedById: d.deciderId, decidedAt: new Date(), note: d.note ?? null },
     });
     if (!count) return;
-    const { storeId } = await tx.replacementCandidate.findUniqueOrThrow({ where: { id: d.candidateId }, select: { storeId: true } });
+    const { storeId, deliveryId, cycle } = await tx.replacementCandidate.findUniqueOrThrow({ where: { id: d.candidateId } });
     await recordAudit(tx, {
       actor: d.auditActor, action: 'replacement-candidate.decide', entity: 'replacement-candidate', entityId: d.candidateId, storeId,
       before: { status: 'pending' }, after: { status, note: d.note ?? null },
     });
+    if (status !== 'wrong_data') return;
+    const detail = `replacement candidate (${cycle}): CR found the data wrong${d.note ? `: ${d.note}` : ''}`;
+    const opened = await writeCaseRow(tx, { reason: 'data-fix', deliveryId, detail });
+    await tx.replacementCandidate.update({ where: { id: d.candidateId }, data: { caseId: opened!.caseId } });
   });
   const c = await db.replacementCandidate.findUniqueOrThrow({ where: { id: d.candidateId }, include: { delivery: { include: { store: true } } } });
   if (c.status !== status || c.decidedById !== d.deciderId) return { kind: 'conflict', status: c.status };
-  if (status !== 'passed' || c.followUpId) return { kind: 'decided', followUpId: c.followUpId };
+  if (c.caseId) await startCaseWorkflow(deps, { caseId: c.caseId, storeId: c.storeId, assigneeId: null });
+  if (status !== 'passed' || c.followUpId) return { kind: 'decided', followUpId: c.followUpId, caseId: c.caseId };
   const { criteria } = criteriaOf(c.delivery.store.replacementCriteria);
-  const { followUpId } = await temporal.workflow.getHandle(c.delivery.workflowId).executeUpdate(openOutreachCallUpdate, {
-    args: [{ candidateId: c.id, cycle: c.cycle, callWindowDays: criteria.callWindowDays }],
-    updateId: `outreach-${c.id}`,
+  try {
+    const { followUpId } = await temporal.workflow.getHandle(c.delivery.workflowId).executeUpdate(openOutreachCallUpdate, {
+      args: [{ candidateId: c.id, cycle: c.cycle, callWindowDays: criteria.callWindowDays }],
+      updateId: `outreach-${c.id}`,
+    });
+    await db.replacementCandidate.updateMany({ where: { id: c.id, followUpId: null }, data: { followUpId } });
+    return { kind: 'decided', followUpId, caseId: null };
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+    if (cause instanceof ActivityFailure) return { kind: 'unavailable' };
+    const reason = err instanceof WorkflowNotFoundError ? 'the vehicle\'s follow-up has ended'
+      : cause instanceof ApplicationFailure && NO_CALL_EVER.has(cause.type ?? '') ? cause.message : null;
+    if (!reason) throw err;
+    await takeBackPass(db, d, c.storeId, reason);
+    return { kind: 'refused', reason };
+  }
+}
+
+/** The vehicle workflow's refusals that no retry changes. */
+const NO_CALL_EVER = new Set(['OwnershipEnded', 'YearsNotPlanned']);
+
+/** The pass back to pending, audited with why (only this decider's, and only while no call was opened). */
+async function takeBackPass(db: Db, d: CandidateDecision, storeId: string, reason: string): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const { count } = await tx.replacementCandidate.updateMany({
+      where: { id: d.candidateId, status: 'passed', decidedById: d.deciderId, followUpId: null },
+      data: { status: 'pending', decidedById: null, decidedAt: null, note: null },
+    });
+    if (!count) return;
+    await recordAudit(tx, {
+      actor: d.auditActor, action: 'replacement-candidate.take-back', entity: 'replacement-candidate', entityId: d.candidateId, storeId,
+      before: { status: 'passed' }, after: { status: 'pending' }, reason: `no call can be opened: ${reason}`,
+    });
   });
-  await db.replacementCandidate.updateMany({ where: { id: c.id, followUpId: null }, data: { followUpId } });
-  return { kind: 'decided', followUpId };
 }

@@ -1,5 +1,5 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ActivityFailure, RetryState } from '@temporalio/common';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { createFollowUpActivities } from '../../src/activities/follow-ups';
 import type { Db } from '../../src/db/client';
 import { OUTREACH_CALL, outreachStepKey } from '../../src/domain/replacement';
@@ -17,19 +17,24 @@ const PASSWORD = 'a long enough passphrase 42';
 /**
  * The vehicle workflows as the API sees them: openOutreachCall opens the task with the real
  * activity (the fair rule, the row) and, as Temporal does, answers a repeated update ID as before.
- * `failNext` makes the next update fail as the workflow's does when the database stays down.
+ * `failNext` makes the next update fail as the workflow's does when the database stays down;
+ * `refuse` makes a workflow's updates fail as its validator or a closed workflow does.
+ * Case workflows started are recorded.
  */
 function vehicleWorkflows(db: Db) {
   const activities = createFollowUpActivities({ db, logger: silentLogger, temporal: {} as never, taskQueue: 'unused' });
   const updates: { workflowId: string; updateId?: string }[] = [];
   const answered = new Map<string, unknown>();
   let failNext = false;
+  const refusals = new Map<string, Error>();
+  const started: string[] = [];
   const client = {
     withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
     workflow: {
       getHandle: (workflowId: string) => ({
         executeUpdate: async (_def: unknown, opts: { args: [OutreachCallRequest]; updateId?: string }) => {
           updates.push({ workflowId, updateId: opts.updateId });
+          if (refusals.has(workflowId)) throw refusals.get(workflowId);
           if (failNext) {
             failNext = false;
             throw new WorkflowUpdateFailedError('update failed', new ActivityFailure('activity failed', 'openFollowUp', '1', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'worker'));
@@ -46,9 +51,10 @@ function vehicleWorkflows(db: Db) {
           return result;
         },
       }),
+      start: async (_type: string, opts: { workflowId: string }) => { started.push(opts.workflowId); },
     },
   } as unknown as Client;
-  return { client, updates, activities, failNextUpdate: () => { failNext = true; } };
+  return { client, updates, activities, started, failNextUpdate: () => { failNext = true; }, refuse: (workflowId: string, err: Error) => refusals.set(workflowId, err) };
 }
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -198,6 +204,44 @@ describe('CR pre-screening', () => {
     expect({ status: res.statusCode, message: res.json().message }).toEqual({ status: 409, message: expect.stringContaining('ownership has ended') });
     expect((await db.replacementCandidate.findUniqueOrThrow({ where: { id: c.id } })).status).toBe('pending');
     expect((await decide('cr1', c.id, { decision: 'already_replaced' })).statusCode).toBe(200);
+  });
+
+  it('a pass on a vehicle whose workflow started before the years were planned, or has closed, is a 409 naming why, nothing left recorded', async () => {
+    for (const refusal of [
+      new WorkflowUpdateFailedError('update failed', ApplicationFailure.nonRetryable('this ownership started before the years were planned; it plans them from its next yearly run', 'YearsNotPlanned')),
+      new WorkflowNotFoundError('workflow not found', 'vehicle-x', undefined),
+    ]) {
+      const c = await candidate();
+      const { workflowId } = await db.delivery.findUniqueOrThrow({ where: { id: c.deliveryId } });
+      workflows.refuse(workflowId, refusal);
+      const res = await decide('cr1', c.id, { decision: 'pass', note: '有意向' });
+      expect({ status: res.statusCode, message: res.json().message }).toEqual({
+        status: 409, message: expect.stringMatching(refusal instanceof WorkflowNotFoundError ? /follow-up has ended.*still pending/ : /years were planned.*still pending/),
+      });
+      expect(await db.replacementCandidate.findUniqueOrThrow({ where: { id: c.id } })).toMatchObject({ status: 'pending', decidedById: null, decidedAt: null, note: null, followUpId: null });
+      const audit = await db.auditLog.findMany({ where: { entity: 'replacement-candidate', entityId: c.id }, orderBy: { id: 'asc' } });
+      expect(audit.map((a) => [a.action, a.after])).toEqual([['replacement-candidate.decide', { status: 'passed', note: '有意向' }], ['replacement-candidate.take-back', { status: 'pending' }]]);
+      // Still CR's to decide, by anyone.
+      expect((await decide('cr2', c.id, { decision: 'no_intent' })).json()).toMatchObject({ status: 'no_intent', decidedById: staff.cr2.id });
+    }
+  });
+
+  it('wrong data opens one data-fix case for the store\'s CR, also when the request is sent again', async () => {
+    const c = await candidate();
+    const first = await decide('cr1', c.id, { decision: 'wrong_data', note: '车辆已过户，客户电话空号' });
+    expect(first.statusCode).toBe(200);
+    const caseId = first.json().caseId;
+    expect(caseId).toEqual(expect.any(String));
+    const again = await decide('cr1', c.id, { decision: 'wrong_data', note: '车辆已过户，客户电话空号' });
+    expect({ status: again.statusCode, caseId: again.json().caseId }).toEqual({ status: 200, caseId });
+    const cases = await db.escalationCase.findMany({ where: { deliveryId: c.deliveryId } });
+    expect(cases).toEqual([expect.objectContaining({
+      id: caseId, storeId, reason: 'data-fix', status: 'open', messageId: null, detail: expect.stringContaining('车辆已过户'),
+      assigneeId: expect.stringMatching(new RegExp(`^(${staff.cr1.id}|${staff.cr2.id})$`)),
+    })]);
+    // Its workflow is started (again on the retry: the first start may have met an outage; starting is idempotent).
+    expect(workflows.started.filter((id) => id === `case-${caseId}`)).toHaveLength(2);
+    expect(await db.auditLog.count({ where: { entity: 'case', entityId: caseId, action: 'case.open' } })).toBe(1);
   });
 
   it('two CR specialists marking the same candidate at once: one decision, the other a 409', async () => {

@@ -3413,6 +3413,8 @@ export interface paths {
                                 note: string | null;
                                 /** @description the consultant's outreach call, once passed */
                                 followUpId: string | null;
+                                /** @description the data-fix case for the store's CR, when marked wrong_data */
+                                caseId: string | null;
                             }[];
                         };
                     };
@@ -3526,7 +3528,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** CR's pre-screening decision: already_replaced, no_intent, wrong_data, or pass (the consultant's outreach call is opened). One decision per candidate: a second one is a 409; the same request again answers as the first */
+        /** CR's pre-screening decision: already_replaced, no_intent, wrong_data (a data-fix case for the store's CR), or pass (the consultant's outreach call is opened; a 409 with nothing recorded when none can be, a 503 with the pass standing when not just now). One decision per candidate: a second one is a 409; the same request again answers as the first */
         post: {
             parameters: {
                 query?: never;
@@ -3589,6 +3591,8 @@ export interface paths {
                             note: string | null;
                             /** @description the consultant's outreach call, once passed */
                             followUpId: string | null;
+                            /** @description the data-fix case for the store's CR, when marked wrong_data */
+                            caseId: string | null;
                         };
                     };
                 };

@@ -1,4 +1,3 @@
-import { ActivityFailure, ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Prisma } from '../../generated/prisma/client';
@@ -29,6 +28,7 @@ const CandidateSchema = z.object({
   decidedAt: z.date().nullable(),
   note: z.string().nullable(),
   followUpId: z.string().nullable().describe('the consultant\'s outreach call, once passed'),
+  caseId: z.string().nullable().describe('the data-fix case for the store\'s CR, when marked wrong_data'),
 });
 
 const CANDIDATE_INCLUDE = { delivery: { include: { vehicle: true, customer: true, consultant: true } } } as const;
@@ -40,7 +40,7 @@ const view = (c: CandidateRow): z.infer<typeof CandidateSchema> => ({
   vehicle: { vin: c.delivery.vehicle.vin, model: c.delivery.vehicle.model, plate: c.delivery.vehicle.plate },
   customer: { id: c.delivery.customer.id, name: c.delivery.customer.name, phone: c.delivery.customer.phone },
   consultant: { id: c.delivery.consultant.id, name: c.delivery.consultant.name, active: c.delivery.consultant.active },
-  decidedById: c.decidedById, decidedAt: c.decidedAt, note: c.note, followUpId: c.followUpId,
+  decidedById: c.decidedById, decidedAt: c.decidedAt, note: c.note, followUpId: c.followUpId, caseId: c.caseId,
 });
 
 /**
@@ -48,7 +48,7 @@ const view = (c: CandidateRow): z.infer<typeof CandidateSchema> => ({
  * them), the screened candidates CR pre-screens (already replaced, no intent, wrong data, pass),
  * and a pass, which the vehicle's workflow turns into the consultant's outreach call.
  */
-export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal }) => {
+export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal, config }) => {
   app.get('/v1/stores/:storeId/replacement-criteria', {
     schema: {
       tags: ['replacement'], summary: 'The store\'s replacement screening criteria (built in, screening off, until the store saves its own)',
@@ -101,8 +101,8 @@ export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { d
   app.post('/v1/replacement-candidates/:id/decision', {
     schema: {
       tags: ['replacement'],
-      summary: 'CR\'s pre-screening decision: already_replaced, no_intent, wrong_data, or pass (the consultant\'s outreach call is opened). '
-        + 'One decision per candidate: a second one is a 409; the same request again answers as the first',
+      summary: 'CR\'s pre-screening decision: already_replaced, no_intent, wrong_data (a data-fix case for the store\'s CR), or pass (the consultant\'s outreach call is opened; '
+        + 'a 409 with nothing recorded when none can be, a 503 with the pass standing when not just now). One decision per candidate: a second one is a 409; the same request again answers as the first',
       params: z.object({ id: z.uuid() }), body: ReplacementDecisionBodySchema,
       response: { 200: CandidateSchema, 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 503: ErrorBodySchema },
     },
@@ -115,20 +115,13 @@ export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { d
     // Sold, transferred or scrapped since the screening: nobody left to call.
     if (req.body.decision === 'pass' && candidate.status === 'pending' && candidate.delivery.status === 'ended') throw conflict('the ownership has ended since the screening: mark it already_replaced or wrong_data');
     const staffId = actor.kind === 'staff' ? membershipAt(actor, candidate.storeId, 'cr_specialist')!.staffId : null;
-    try {
-      const result = await decideCandidate(db, temporal, {
-        candidateId: candidate.id, decision: req.body.decision, note: req.body.note,
-        deciderId: staffId ?? actor.id, auditActor: auditActorOf(actor, staffId),
-      });
-      if (result.kind === 'conflict') throw conflict(`replacement candidate ${candidate.id} was already decided (${result.status})`);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw conflict('the vehicle\'s follow-up has ended: passed, but no call can be opened');
-      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && (cause.type === 'OwnershipEnded' || cause.type === 'YearsNotPlanned')) throw conflict(`passed, but no call can be opened: ${cause.message}`);
-      // The workflow could not write the task in a few tries (the database is down): the decision stands.
-      if (cause instanceof ActivityFailure) throw new HttpError(503, 'Unavailable', 'passed, but the call could not be opened just now: send the same request again');
-      throw err;
-    }
+    const result = await decideCandidate({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }, {
+      candidateId: candidate.id, decision: req.body.decision, note: req.body.note,
+      deciderId: staffId ?? actor.id, auditActor: auditActorOf(actor, staffId),
+    });
+    if (result.kind === 'conflict') throw conflict(`replacement candidate ${candidate.id} was already decided (${result.status})`);
+    if (result.kind === 'refused') throw conflict(`no outreach call can be opened: ${result.reason}; nothing was recorded, the candidate is still pending (mark it no_intent, already_replaced or wrong_data)`);
+    if (result.kind === 'unavailable') throw new HttpError(503, 'Unavailable', 'passed, but the call could not be opened just now: send the same request again');
     req.log.info({ candidateId: candidate.id, storeId: candidate.storeId, decision: req.body.decision, actor: `${actor.kind}:${actor.id}` }, 'replacement candidate decided');
     return view(await db.replacementCandidate.findUniqueOrThrow({ where: { id: candidate.id }, include: CANDIDATE_INCLUDE }));
   });
