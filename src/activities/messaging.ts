@@ -6,10 +6,10 @@ import { ErrorType } from '../domain/errors';
 import { CAP_PERIOD_MS, DEFAULT_MESSAGE_CAP_PER_DAY, frequencyCapDecision } from '../domain/frequency-cap';
 import { phoneForDisplay } from '../domain/phone';
 import { LocaleSchema, pickTemplate, renderTemplate, TemplateVariableMissingError } from '../domain/templates';
-import type { Message } from '../generated/prisma/client';
+import { type Message, Prisma } from '../generated/prisma/client';
 import { allPurposes, applyDeliveryReceipt, applyPendingReceipts, openDataFixCase, setConsents } from '../messaging/records';
 import { startCaseWorkflow } from '../services/cases';
-import { loadStoreTemplates } from '../messaging/template-store';
+import { storeTemplates, type TemplateRow } from '../messaging/template-store';
 import { PermanentSendError, RetryableSendError, type Transport } from '../messaging/transports';
 import { TWILIO_STATUS_PATH } from '../messaging/twilio-webhook';
 import type { ActivityDeps } from './deps';
@@ -40,6 +40,8 @@ export interface MessagingActivityDeps extends ActivityDeps {
   /** The clock for quiet hours and the cap; tests pass their own. */
   now?: () => Date;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Statuses after which a send must not be attempted again. */
 const SETTLED = new Set(['sent', 'delivered', 'undelivered', 'failed', 'suppressed']);
@@ -80,6 +82,40 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
     return null;
   }
 
+  /**
+   * The delivery with all a send reads of it, in one statement: customer, store, consultant,
+   * vehicle, the store's own templates and the customer's consents on the channel. Null when
+   * there is no such delivery.
+   */
+  async function sendingContext(input: SendMessageInput) {
+    if (!UUID.test(input.deliveryId)) return null;
+    const [found] = await db.$queryRaw<{
+      id: string;
+      customer: { id: string; name: string; phone: string; email: string | null; locale: string; contactWindowStart: string; contactWindowEnd: string };
+      store: { id: string; name: string; serviceHotline: string | null; timeZone: string };
+      consultant: { name: string; phone: string | null };
+      vehicle: { model: string };
+      templates: TemplateRow[];
+      consents: { purpose: string; granted: boolean }[];
+    }[]>`
+      SELECT d.id::text AS id,
+        json_build_object('id', c.id, 'name', c.name, 'phone', c.phone, 'email', c.email, 'locale', c.locale,
+          'contactWindowStart', c."contactWindowStart", 'contactWindowEnd', c."contactWindowEnd") AS customer,
+        json_build_object('id', s.id, 'name', s.name, 'serviceHotline', s."serviceHotline", 'timeZone', s."timeZone") AS store,
+        json_build_object('name', st.name, 'phone', st.phone) AS consultant,
+        json_build_object('model', v.model) AS vehicle,
+        (SELECT coalesce(json_agg(t), '[]') FROM "MessageTemplate" t WHERE t."storeId" = d."storeId") AS templates,
+        (SELECT coalesce(json_agg(json_build_object('purpose', k.purpose, 'granted', k.granted)), '[]') FROM "Consent" k
+          WHERE k."customerId" = d."customerId" AND k.channel = ${input.channel}) AS consents
+      FROM "Delivery" d
+      JOIN "Customer" c ON c.id = d."customerId"
+      JOIN "Store" s ON s.id = d."storeId"
+      JOIN "Staff" st ON st.id = d."consultantId"
+      JOIN "Vehicle" v ON v.id = d."vehicleId"
+      WHERE d.id = ${input.deliveryId}::uuid`;
+    return found ?? null;
+  }
+
   async function recordPermanentFailure(message: Message, err: PermanentSendError): Promise<never> {
     const dataProblem = !NOT_DATA_PROBLEMS.has(err.reason);
     const opened = await db.$transaction(async (tx) => {
@@ -113,17 +149,14 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
         return { messageId: existing.id, status: existing.status as SendMessageResult['status'], ...(existing.errorReason && { reason: existing.errorReason }) };
       }
 
-      const delivery = await db.delivery.findUnique({
-        where: { id: input.deliveryId },
-        include: { customer: true, vehicle: true, consultant: true, store: true },
-      });
+      const delivery = await sendingContext(input);
       if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} not found`, ErrorType.RecordNotFound);
       const { customer, store, consultant, vehicle } = delivery;
       const to = input.channel === 'sms' ? customer.phone : customer.email;
       if (!to) return { messageId: null, status: 'skipped', reason: `customer has no ${input.channel === 'sms' ? 'phone' : 'email'}` };
 
       const locale = LocaleSchema.catch('zh-CN').parse(customer.locale);
-      const template = pickTemplate(await loadStoreTemplates(db, store.id, logger), { key: input.templateKey, channel: input.channel, locale });
+      const template = pickTemplate(storeTemplates(delivery.templates, store.id, logger), { key: input.templateKey, channel: input.channel, locale });
       if (!template) throw ApplicationFailure.nonRetryable(`no ${input.channel} template ${input.templateKey}`, ErrorType.TemplateNotFound);
       const purpose: Purpose = template.purpose === 'marketing' || input.purpose === 'marketing' ? 'marketing' : 'service';
       let rendered;
@@ -142,14 +175,16 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       }
 
       const transport = input.channel === 'sms' ? deps.sms : deps.email;
-      let message = existing ?? await db.message.upsert({
-        where: { idempotencyKey: input.idempotencyKey },
-        update: {},
-        create: {
+      let message = existing ?? await db.message.create({
+        data: {
           idempotencyKey: input.idempotencyKey, storeId: store.id, customerId: customer.id, deliveryId: delivery.id,
           followUpId: input.followUpId, channel: input.channel, purpose, templateKey: template.key,
           locale: template.locale, transport: transport.name, toAddress: to, subject: rendered.subject, body: rendered.body,
         },
+      }).catch((err: unknown) => {
+        // An attempt running at the same time wrote it first: that row is this message.
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return db.message.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey } });
+        throw err;
       });
       const log = { messageId: message.id, deliveryId: delivery.id, transport: transport.name, template: template.key };
 
@@ -168,11 +203,8 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
         }
       }
 
-      // Consent is checked when sending, not when scheduling: an opt-out may have arrived since.
-      const consent = await db.consent.findUnique({
-        where: { customerId_channel_purpose: { customerId: customer.id, channel: input.channel, purpose } },
-      });
-      if (!isConsentGiven(purpose, consent)) {
+      // Consent is checked when sending (read with the delivery above), not when scheduling: an opt-out may have arrived since.
+      if (!isConsentGiven(purpose, delivery.consents.find((c) => c.purpose === purpose))) {
         await db.message.update({ where: { id: message.id }, data: { status: 'suppressed', errorReason: 'no consent', deferredUntil: null } });
         logger.info({ ...log, purpose }, 'message suppressed: no consent');
         return { messageId: message.id, status: 'suppressed', reason: 'no consent' };

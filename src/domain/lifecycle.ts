@@ -76,19 +76,20 @@ const EARLIEST_MS = Date.UTC(2000, 0, 1);
 const LATEST_MS = Date.UTC(2101, 0, 1);
 
 /**
- * Why the workflow could never run this input, or null. The API refuses such input with a 400;
- * this is the workflow's own guard, so that a bad start fails the workflow once, visibly,
- * instead of failing its task on every retry.
+ * The state a new lifecycle starts in, or why the workflow could never run this input. The API
+ * refuses such input with a 400; this is the workflow's own guard, so that a bad start fails the
+ * workflow once, visibly, instead of failing its task on every retry. The plan is scheduled once
+ * for both (it is most of a workflow's first task).
  */
-export function lifecycleInputProblem(input: LifecycleInput): string | null {
+export function startingState(input: LifecycleInput): { problem: string } | { state: LifecycleState } {
   const delivered = Date.parse(input.deliveredAt);
-  if (!(delivered >= EARLIEST_MS && delivered < LATEST_MS)) return `deliveredAt ${input.deliveredAt} is not a date between 2000 and 2100`;
-  if (input.plan.steps.length === 0) return 'the plan has no steps';
+  if (!(delivered >= EARLIEST_MS && delivered < LATEST_MS)) return { problem: `deliveredAt ${input.deliveredAt} is not a date between 2000 and 2100` };
+  if (input.plan.steps.length === 0) return { problem: 'the plan has no steps' };
   const facts = input.vehicle && vehicleFactsProblem(input.vehicle);
-  if (facts) return facts;
+  if (facts) return { problem: facts };
   const state = initialLifecycleState(input);
   const bad = state.steps.find((s) => !(Date.parse(s.dueEnd) < LATEST_MS) || !(Date.parse(s.dueStart) >= EARLIEST_MS));
-  return bad ? `step ${bad.key} falls outside 2000-2100` : null;
+  return bad ? { problem: `step ${bad.key} falls outside 2000-2100` } : { state };
 }
 
 /** The state a lifecycle starts in: its plan scheduled, nothing done. */

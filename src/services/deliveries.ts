@@ -10,10 +10,10 @@
  */
 import { type Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import { z } from 'zod';
-import { badRequest, conflict, unavailableDependency } from '../api/errors';
+import { badRequest, conflict, notFound, unavailableDependency } from '../api/errors';
 import { ExternalIdSchema, StoreIdSchema } from '../api/params';
 import type { Db } from '../db/client';
-import { Prisma } from '../generated/prisma/client';
+import { type Delivery, Prisma } from '../generated/prisma/client';
 import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../domain/contact-window';
 import { boundedDateTime } from '../domain/dates';
 import type { LifecycleInput, LifecycleState } from '../domain/lifecycle';
@@ -74,6 +74,8 @@ export interface RecordedDelivery {
   created: boolean;
   /** The input of the workflow this call started (null when it was started before, or the ownership has ended). */
   started: LifecycleInput | null;
+  /** The delivery row this call wrote, with its VIN and plan version (null when it was recorded before). */
+  written: { delivery: Delivery; vin: string; planVersion: number } | null;
 }
 
 /** A new delivery must be recent: one in the future or years old is a typo, and would send its messages at the wrong time. */
@@ -105,6 +107,50 @@ async function retryingInsertRaces<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What starting a delivery's workflow reads of its store. */
+interface StoreFacts {
+  id: string;
+  timeZone: string;
+  yearsPlan: unknown;
+}
+
+/** A contact plan version as its deliveries' workflows take it. */
+type PlanInput = LifecycleInput['plan'];
+
+/**
+ * Plan versions already read and checked. A version's row never changes (a new plan is a new
+ * version), so a version remembered is never stale: a store's new plan is found by its new ID.
+ */
+const planVersions = new Map<string, PlanInput>();
+const MAX_REMEMBERED_PLANS = 1_000;
+
+async function planVersion(db: Db, planId: string): Promise<PlanInput> {
+  const known = planVersions.get(planId);
+  if (known) return known;
+  const row = await db.contactPlan.findUniqueOrThrow({ where: { id: planId } });
+  const plan = { id: row.id, version: row.version, steps: ContactPlanSchema.parse({ steps: row.steps }).steps as PlanStep[] };
+  if (planVersions.size >= MAX_REMEMBERED_PLANS) planVersions.clear();
+  planVersions.set(planId, plan);
+  return plan;
+}
+
+/** The workflow's input, from the delivery's rows alone: the request and the repair loop start it alike. */
+function lifecycleInputOf(d: {
+  id: string; deliveredAt: Date; importedVehicle: unknown; store: StoreFacts; plan: PlanInput;
+  customer: { contactWindowStart: string; contactWindowEnd: string }; vehicle: { model: string };
+}): LifecycleInput {
+  // A store's own years plan, unless it no longer passes the rules (they grew stricter): then the built-in one.
+  const years = d.store.yearsPlan === null ? undefined : YearsPlanSchema.safeParse(d.store.yearsPlan).data;
+  return {
+    deliveryId: d.id, storeId: d.store.id, timeZone: d.store.timeZone, deliveredAt: d.deliveredAt.toISOString(),
+    customerWindow: { start: d.customer.contactWindowStart, end: d.customer.contactWindowEnd },
+    plan: d.plan,
+    vehicle: { model: d.vehicle.model },
+    ...(years && { years }),
+    ...(d.importedVehicle !== null && { imported: true, vehicle: VehicleFactsSchema.parse(d.importedVehicle) }),
+  };
+}
+
 /**
  * Records a delivery (its vehicle, customer and consultant too) and starts its workflow. The same
  * delivery posted again is found, not recorded twice, and its workflow is started if it was not.
@@ -113,45 +159,54 @@ export async function recordDelivery(
   deps: DeliveryDeps, input: DeliveryInput, opts: { maxAgeDays: number; now?: Date; imported?: ImportedFacts; actor?: AuditActor },
 ): Promise<RecordedDelivery> {
   const { db } = deps;
-  const store = await db.store.findUnique({ where: { id: input.storeId } });
+  // The store and its current plan version in one statement (a version's steps are remembered).
+  const [store] = await db.$queryRaw<(StoreFacts & { planId: string | null })[]>`
+    SELECT s.id, s."timeZone", s."yearsPlan",
+           (SELECT p.id::text FROM "ContactPlan" p WHERE p."storeId" = s.id ORDER BY p.version DESC LIMIT 1) AS "planId"
+    FROM "Store" s WHERE s.id = ${input.storeId}`;
   if (!store) throw badRequest('storeId', `unknown store ${input.storeId}`);
+  if (!store.planId) throw notFound(`contact plan of store ${store.id}`);
+  const plan = await planVersion(db, store.planId);
   const deliveredAt = new Date(input.deliveredAt);
   const window = input.customer.contactWindow ?? DEFAULT_CUSTOMER_WINDOW;
 
-  const { delivery, created } = await retryingInsertRaces(() => db.$transaction(async (tx) => {
+  const recorded = await retryingInsertRaces(() => db.$transaction(async (tx) => {
     // Writing the vehicle row holds it until commit: posts for one vehicle take turns below.
     const vehicle = await tx.vehicle.upsert({
       where: { storeId_vin: { storeId: store.id, vin: input.vehicle.vin } },
       update: { model: input.vehicle.model, plate: input.vehicle.plate },
       create: { storeId: store.id, vin: input.vehicle.vin, model: input.vehicle.model, plate: input.vehicle.plate },
     });
-    const same = await tx.delivery.findUnique({ where: { storeId_vehicleId_deliveredAt: { storeId: store.id, vehicleId: vehicle.id, deliveredAt } } });
-    if (same) return { delivery: same, created: false };
+    // The same delivery posted before, and the vehicle's active ownership, in one look.
+    const known = await tx.delivery.findMany({ where: { vehicleId: vehicle.id, OR: [{ deliveredAt }, { status: 'active' }] } });
+    const same = known.find((d) => d.deliveredAt.getTime() === deliveredAt.getTime());
+    if (same) return { delivery: same, created: null };
     // The existing base is old by nature: its workflow skips what was owed before it started.
     checkDeliveredAt(deliveredAt, opts.now ?? new Date(), opts.imported ? Infinity : opts.maxAgeDays);
-    const active = await tx.delivery.findFirst({ where: { vehicleId: vehicle.id, status: 'active' } });
+    const active = known.find((d) => d.status === 'active');
     if (active) throw conflict(`vehicle ${input.vehicle.vin} already has an active ownership delivered ${active.deliveredAt.toISOString()}; end it before recording a new delivery`);
 
     const consultantKey = { storeId_externalId: { storeId: store.id, externalId: input.consultant.externalId } };
-    let consultant = await tx.staff.findUnique({ where: consultantKey });
+    let consultant = await tx.staff.findUnique({ where: consultantKey, select: { id: true } });
     if (!consultant) {
       const { name, phone } = input.consultant;
       if (!name) throw badRequest('consultant.name', `consultant ${input.consultant.externalId} is not on the staff list of ${store.id}: give the name to add them`);
-      consultant = await tx.staff.create({ data: { storeId: store.id, externalId: input.consultant.externalId, name, role: 'consultant', phone } });
+      consultant = await tx.staff.create({ data: { storeId: store.id, externalId: input.consultant.externalId, name, role: 'consultant', phone }, select: { id: true } });
     }
     const c = input.customer;
     const customerData = { name: c.name, phone: c.phone, email: c.email, locale: c.locale, contactWindowStart: window.start, contactWindowEnd: window.end };
-    const customerKey = { storeId_externalId: { storeId: store.id, externalId: c.externalId } };
-    const previous = await tx.customer.findUnique({ where: customerKey });
-    const customer = await tx.customer.upsert({ where: customerKey, update: customerData, create: { storeId: store.id, externalId: c.externalId, ...customerData } });
-    const audited = (row: typeof customer) => Object.fromEntries(Object.keys(customerData).map((k) => [k, row[k as keyof typeof customerData]]));
-    if (!previous || JSON.stringify(audited(previous)) !== JSON.stringify(audited(customer))) {
+    const audited = (row: Record<keyof typeof customerData, unknown>) => Object.fromEntries(Object.keys(customerData).map((k) => [k, row[k as keyof typeof customerData]]));
+    const previous = await tx.customer.findUnique({ where: { storeId_externalId: { storeId: store.id, externalId: c.externalId } } });
+    // Written only when new or changed (an email left out keeps the one on file): a returning customer's same details cost no write.
+    const changed = !previous || JSON.stringify(audited(previous)) !== JSON.stringify(audited({ ...customerData, email: c.email ?? previous.email }));
+    const customer = !previous ? await tx.customer.create({ data: { storeId: store.id, externalId: c.externalId, ...customerData } })
+      : changed ? await tx.customer.update({ where: { id: previous.id }, data: customerData }) : previous;
+    if (changed) {
       await recordAudit(tx, {
         actor: opts.actor ?? 'system', action: previous ? 'customer.update' : 'customer.create', entity: 'customer', entityId: customer.id, storeId: store.id,
         before: previous && audited(previous), after: audited(customer),
       });
     }
-    const plan = await currentPlan(tx, store.id);
     const delivery = await tx.delivery.create({
       data: {
         storeId: store.id, vehicleId: vehicle.id, customerId: customer.id, consultantId: consultant.id, deliveredAt,
@@ -159,12 +214,19 @@ export async function recordDelivery(
         ...(opts.imported && { importedVehicle: opts.imported.vehicle as unknown as Prisma.InputJsonValue }),
       },
     });
-    return { delivery, created: true };
+    return { delivery, created: { customer, vehicle } };
   }));
 
+  const { delivery, created } = recorded;
   const needsStart = delivery.status === 'active' && !delivery.workflowStartedAt;
-  const started = needsStart ? await startDeliveryWorkflow(deps, delivery.id) : null;
-  return { id: delivery.id, storeId: store.id, created, started };
+  if (!needsStart) return { id: delivery.id, storeId: store.id, created: created !== null, started: null, written: created && { delivery, vin: created.vehicle.vin, planVersion: plan.version } };
+  if (!created) return { id: delivery.id, storeId: store.id, created: false, started: await startDeliveryWorkflow(deps, delivery.id), written: null };
+  // A delivery this call wrote starts from the rows in hand.
+  const started = await startWorkflow(deps, delivery, lifecycleInputOf({ ...delivery, ...created, store, plan }));
+  return {
+    id: delivery.id, storeId: store.id, created: true, started: started.input,
+    written: { delivery: { ...delivery, workflowStartedAt: started.at }, vin: created.vehicle.vin, planVersion: plan.version },
+  };
 }
 
 /**
@@ -172,19 +234,14 @@ export async function recordDelivery(
  * exactly as the request would have), and marks the start intent done. Safe to call again: the
  * running workflow of the same ID is taken, not a second one started.
  */
-export async function startDeliveryWorkflow({ db, temporal, taskQueue }: DeliveryDeps, deliveryId: string): Promise<LifecycleInput> {
-  const d = await db.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { store: true, customer: true, plan: true, vehicle: true } });
-  const plan = d.plan ?? await currentPlan(db, d.storeId);
-  // A store's own years plan, unless it no longer passes the rules (they grew stricter): then the built-in one.
-  const years = d.store.yearsPlan === null ? undefined : YearsPlanSchema.safeParse(d.store.yearsPlan).data;
-  const input: LifecycleInput = {
-    deliveryId: d.id, storeId: d.storeId, timeZone: d.store.timeZone, deliveredAt: d.deliveredAt.toISOString(),
-    customerWindow: { start: d.customer.contactWindowStart, end: d.customer.contactWindowEnd },
-    plan: { id: plan.id, version: plan.version, steps: ContactPlanSchema.parse({ steps: plan.steps }).steps as PlanStep[] },
-    vehicle: { model: d.vehicle.model },
-    ...(years && { years }),
-    ...(d.importedVehicle !== null && { imported: true, vehicle: VehicleFactsSchema.parse(d.importedVehicle) }),
-  };
+export async function startDeliveryWorkflow(deps: DeliveryDeps, deliveryId: string): Promise<LifecycleInput> {
+  const d = await deps.db.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { store: true, customer: true, vehicle: true } });
+  const plan = await planVersion(deps.db, d.planId ?? (await currentPlan(deps.db, d.storeId)).id);
+  return (await startWorkflow(deps, d, lifecycleInputOf({ ...d, plan }))).input;
+}
+
+/** Starts the workflow and marks the start intent done; `at` is when. */
+async function startWorkflow({ db, temporal, taskQueue }: DeliveryDeps, d: { id: string; storeId: string; workflowId: string }, input: LifecycleInput): Promise<{ input: LifecycleInput; at: Date }> {
   await temporal.workflow.start<(input: LifecycleInput) => Promise<LifecycleState>>('vehicleLifecycle', {
     taskQueue,
     workflowId: d.workflowId,
@@ -194,8 +251,9 @@ export async function startDeliveryWorkflow({ db, temporal, taskQueue }: Deliver
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: [{ key: STORE_ID_ATTRIBUTE, value: d.storeId }, { key: DELIVERY_ID_ATTRIBUTE, value: d.id }],
   });
-  await db.delivery.updateMany({ where: { id: d.id, workflowStartedAt: null }, data: { workflowStartedAt: new Date() } });
-  return input;
+  const at = new Date();
+  await db.delivery.updateMany({ where: { id: d.id, workflowStartedAt: null }, data: { workflowStartedAt: at } });
+  return { input, at };
 }
 
 export interface ReconcilerOptions {

@@ -40,13 +40,12 @@ import type { CallRole } from '../services/assignment';
 import {
   applyContactWindow,
   CLOSED_STEP_STATUSES,
-  initialLifecycleState,
   LifecycleInput,
-  lifecycleInputProblem,
   LifecycleState,
   messageNotAfter,
   missedAt,
   requestedTimeProblem,
+  startingState,
   StepState,
   StepStatus,
   unfinishedCallStatus,
@@ -141,9 +140,9 @@ const noSuchStep = (what: string) => ApplicationFailure.nonRetryable(what, 'Reco
  * follow-ups: every customer answer, call-back request and end of ownership comes through it.
  */
 export async function vehicleLifecycle(input: LifecycleInput): Promise<LifecycleState> {
-  const problem = input.carried ? null : lifecycleInputProblem(input);
-  if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidWorkflowInput');
-  const state: LifecycleState = input.carried ?? initialLifecycleState(input);
+  const starting = input.carried ? { state: input.carried } : startingState(input);
+  if ('problem' in starting) throw ApplicationFailure.nonRetryable(starting.problem, 'InvalidWorkflowInput');
+  const state: LifecycleState = starting.state;
   const startedAt = Date.now();
   const yearsContext = (): YearsContext => ({
     plan: input.years ?? DEFAULT_YEARS_PLAN, model: input.vehicle?.model ?? '', deliveredOn: localDateOf(new Date(input.deliveredAt), input.timeZone),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { initialLifecycleState, type LifecycleState } from '../../domain/lifecycle';
 import { deliveryWhere } from '../../services/access';
-import { DeliveryInputSchema, recordDelivery } from '../../services/deliveries';
+import { DeliveryInputSchema, type RecordedDelivery, recordDelivery } from '../../services/deliveries';
 import { stateQuery } from '../../workflows/contract';
 import { auditActorOf } from '../../services/audit';
 import { actorOf, assertCan } from '../auth';
@@ -50,7 +50,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
     // A workflow this request started is in its input's state: answer with it rather than query a
     // workflow that has not run yet (a query costs the server and a worker a round trip each).
     const known = recorded.started && initialLifecycleState(recorded.started);
-    return reply.status(recorded.created ? 201 : 200).send(await deliveryView(recorded.id, known));
+    return reply.status(recorded.created ? 201 : 200).send(await deliveryView(recorded.id, known, recorded.written));
   });
 
   app.get('/v1/deliveries/:id', {
@@ -76,11 +76,18 @@ export const deliveryRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, 
     }
   }
 
-  async function deliveryView(id: string, known: LifecycleState | null = null): Promise<z.infer<typeof DeliverySchema>> {
-    const d = await db.delivery.findUniqueOrThrow({
-      where: { id },
-      include: { vehicle: true, plan: true, messages: { orderBy: { createdAt: 'asc' } }, followUps: { orderBy: { dueStart: 'asc' } } },
-    });
+  /** `written`: the rows this request wrote, so that only its messages and follow-ups are read again. */
+  async function deliveryView(id: string, known: LifecycleState | null = null, written: RecordedDelivery['written'] = null): Promise<z.infer<typeof DeliverySchema>> {
+    const d = written
+      ? {
+        ...written.delivery, vehicle: { vin: written.vin }, plan: { version: written.planVersion },
+        messages: await db.message.findMany({ where: { deliveryId: id }, orderBy: { createdAt: 'asc' } }),
+        followUps: await db.followUp.findMany({ where: { deliveryId: id }, orderBy: { dueStart: 'asc' } }),
+      }
+      : await db.delivery.findUniqueOrThrow({
+        where: { id },
+        include: { vehicle: true, plan: true, messages: { orderBy: { createdAt: 'asc' } }, followUps: { orderBy: { dueStart: 'asc' } } },
+      });
     const state = known ?? (d.status === 'active' && d.workflowStartedAt ? await liveState(d.workflowId) : null);
     return {
       id: d.id, storeId: d.storeId, workflowId: d.workflowId, customerId: d.customerId, vin: d.vehicle.vin, deliveredAt: d.deliveredAt.toISOString(),
