@@ -127,6 +127,36 @@ async function expectTalliesExact() {
   expect(maintained).toEqual(scratch);
 }
 
+/**
+ * Runs `first` in a transaction left open, then `second` in another, which must wait for a lock
+ * of `waitsOn`'s type held by the first; then commits both, the first first.
+ */
+async function interleaved(first: [string, unknown[]], second: [string, unknown[]], waitsOn: 'advisory' | 'transactionid') {
+  const one = new Client({ connectionString: t.url });
+  const two = new Client({ connectionString: t.url });
+  await one.connect();
+  await two.connect();
+  try {
+    await one.query('BEGIN');
+    await one.query(...first);
+    await two.query('BEGIN');
+    let done = false;
+    const waiting = two.query(...second).finally(() => { done = true; });
+    for (;;) {
+      const { rows } = await one.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = $1 AND NOT granted`, [waitsOn]);
+      if (rows[0].n > 0) break;
+      expect(done).toBe(false);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await one.query('COMMIT');
+    await waiting;
+    await two.query('COMMIT');
+  } finally {
+    await one.end();
+    await two.end();
+  }
+}
+
 const local = (zone: string, iso: string) => DateTime.fromISO(iso, { zone }).toJSDate();
 
 /** Periods that mix whole days, partial days and days whose windows have not all closed. */
@@ -227,37 +257,20 @@ describe('KPI tallies', () => {
 
     // Two transactions complete two calls of one delivery, both keeping the promises: the second
     // must read the delivery's "before" with the first's answer, or promisesAnswered counts twice.
-    const [a, b] = await db.$queryRaw<{ id: string; deliveryId: string }[]>`
+    const [a, b, c] = await db.$queryRaw<{ id: string; deliveryId: string }[]>`
       SELECT id::text, "deliveryId"::text FROM "FollowUp" f
       WHERE kind = 'call' AND status NOT IN ('done_on_time', 'done_late')
         AND "deliveryId" IN (SELECT "deliveryId" FROM "FollowUp" WHERE kind = 'call' AND status NOT IN ('done_on_time', 'done_late') GROUP BY 1 HAVING count(*) >= 2)
-      ORDER BY "deliveryId", id LIMIT 2`;
+      ORDER BY "deliveryId", id LIMIT 3`;
     expect(a.deliveryId).toBe(b.deliveryId);
-    const one = new Client({ connectionString: t.url });
-    const two = new Client({ connectionString: t.url });
-    await one.connect();
-    await two.connect();
-    try {
-      const complete = `UPDATE "FollowUp" SET status = 'done_late', reached = true, satisfied = true, "promisesKept" = true WHERE id = $1`;
-      await one.query('BEGIN');
-      await one.query(complete, [a.id]);
-      await two.query('BEGIN');
-      let done = false;
-      const second = two.query(complete, [b.id]).finally(() => { done = true; });
-      // the second waits for the first's lock on the delivery's facts
-      for (;;) {
-        const { rows } = await one.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
-        if (rows[0].n > 0) break;
-        expect(done).toBe(false);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      await one.query('COMMIT');
-      await second;
-      await two.query('COMMIT');
-    } finally {
-      await one.end();
-      await two.end();
-    }
+    const complete = `UPDATE "FollowUp" SET status = 'done_late', reached = true, satisfied = true, "promisesKept" = true WHERE id = $1`;
+    await interleaved([complete, [a.id]], [complete, [b.id]], 'advisory');
+    await expectTalliesExact();
+    // The same follow-up: answered in one transaction, handed to a colleague in another. The second
+    // waits for the row, then moves the answered call (its OLD is the first's NEW).
+    const colleague = staffOf.sh.supervisor[0];
+    await interleaved([complete, [c.id]], [`UPDATE "FollowUp" SET "assigneeId" = $1::uuid, "dueEnd" = "dueEnd" + interval '2 days' WHERE id = $2`, [colleague, c.id]], 'transactionid');
+    expect((await db.followUp.findUniqueOrThrow({ where: { id: c.id } })).status).toBe('done_late');
     await expectTalliesExact();
     await expectQueriesExact();
   }, 120_000);
