@@ -3,7 +3,7 @@
  * `patched('<change-id>')`; test/workflows/replay.test.ts replays the saved `escalation-case-*`
  * histories on it.
  */
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CaseEventInput } from '../activities/cases';
 import { CaseAction, caseActionProblem, CaseActor, CaseState, nextLevel, REOPEN_PERIOD_MS, runningDeadline, TOP_LEVEL } from '../domain/cases';
@@ -26,6 +26,12 @@ const RETRY = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInte
 
 /** The case's own steps (its opening, a passed deadline, closing) retry through outages until done. */
 const steps = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: RETRY });
+
+/**
+ * A passed deadline's climb runs inside the workflow task that the timer woke (a local activity):
+ * a morning of deadlines costs the server and the worker one task round trip fewer per case.
+ */
+const climbing = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: RETRY });
 
 /** Behind an update a caller waits: a few quick tries, then the update fails (503) and nothing changed. */
 const answering = proxyActivities<Activities>({
@@ -150,7 +156,7 @@ export async function escalationCase(input: CaseInput): Promise<CaseState> {
     }
     const level = nextLevel(state.level);
     const e = event('escalated', 'system', { detail });
-    const { assigneeId } = await steps.escalateCase({ ...e, level });
+    const { assigneeId } = await (patched('escalate-in-workflow-task') ? climbing : steps).escalateCase({ ...e, level });
     Object.assign(state, { level, assigneeId });
     notify(assigneeId, e.eventKey);
   }

@@ -27,7 +27,8 @@ export const WORKFLOW_VERSION = 'v6';
 /** Each workflow type's file prefix and current version (the case workflow's first is v1). */
 const HISTORY_FILES: Record<string, { prefix: string; version: string }> = {
   vehicleLifecycle: { prefix: 'vehicle-lifecycle', version: WORKFLOW_VERSION },
-  escalationCase: { prefix: 'escalation-case', version: 'v1' },
+  /** v1: the first release; v2: 'escalate-in-workflow-task' (a passed deadline's climb as a local activity). */
+  escalationCase: { prefix: 'escalation-case', version: 'v2' },
   /**
    * v1: reclaim and digest; v2: 'screen-replacement-candidates' (the replacement screening on the morning run);
    * v3: 'screening-heartbeats' (the screening heartbeats and resumes).
