@@ -60,7 +60,7 @@ export function createDigestActivities(deps: Pick<ActivityDeps, 'db' | 'email' |
       const calls = { storeId, kind: 'call' };
 
       const yesterday = { gte: from, lt: to };
-      const [managers, missedIds, late, overdue, openCases, overdueCaseCount, overdueCases, casesOpened, resolvedCount, resolved, reclaims, thresholds, now, before] = await Promise.all([
+      const [managers, missedIds, late, overdue, openCases, overdueCaseCount, overdueCases, casesOpened, resolvedCount, resolved, replacementPending, reclaims, thresholds, now, before] = await Promise.all([
         db.staff.findMany({ where: { storeId, role: { in: MANAGER_ROLES }, active: true }, select: { id: true }, orderBy: { createdAt: 'asc' } }),
         // Calls become missed two days after their window (DOMAIN.md section 2): the audit log says which did yesterday.
         db.auditLog.findMany({ where: { storeId, action: 'task.missed', at: { gte: from, lt: to } }, select: { entityId: true } }),
@@ -78,6 +78,7 @@ export function createDigestActivities(deps: Pick<ActivityDeps, 'db' | 'email' |
           where: { storeId, resolvedAt: yesterday }, orderBy: [{ resolvedAt: 'asc' }, { id: 'asc' }], take: DIGEST_LIST_LIMIT,
           include: { assignee: { select: { name: true } } },
         }),
+        db.replacementCandidate.count({ where: { storeId, status: 'pending' } }),
         db.auditLog.findMany({ where: { storeId, action: 'customer.reclaim', at: { gte: from } }, orderBy: { id: 'asc' } }),
         db.kpiThreshold.findMany({ where: { storeId } }),
         // The month's KPIs with yesterday, and as they stood before it.
@@ -97,6 +98,7 @@ export function createDigestActivities(deps: Pick<ActivityDeps, 'db' | 'email' |
         overdueCases: { count: overdueCaseCount, rows: overdueCases.map(caseRow) },
         casesOpened,
         casesResolved: { count: resolvedCount, rows: resolved.map(caseRow) },
+        replacementPending,
         kpis: DIGEST_KPIS.map((key) => {
           const n = now.find((k) => k.key === key)!;
           return { key, label: n.label, now: n.rate, before: before.find((k) => k.key === key)!.rate };

@@ -50,6 +50,8 @@ export interface DigestData {
   overdueCases: { count: number; rows: DigestCase[] };
   casesOpened: number;
   casesResolved: { count: number; rows: DigestCase[] };
+  /** Replacement candidates waiting for CR's pre-screening (I-1). */
+  replacementPending: number;
   kpis: DigestKpi[];
   reclaims: DigestReclaim[];
 }
@@ -80,6 +82,8 @@ export function digestMail(d: DigestData): { subject: string; body: string } {
     ...section('昨日解决的案件 Cases resolved yesterday', d.casesResolved, (c) => `${c.reason} · 级别 level ${c.level} · ${who(c.ownerName)} · 原因 root cause ${c.rootCause ?? '-'} · case ${c.caseId}`),
     `未结案件 Open cases: ${d.openCases}`,
     ...section('逾期案件 Overdue cases', d.overdueCases, (c) => `${c.reason} · 级别 level ${c.level} · ${who(c.ownerName)} · 期限 due ${local(c.dueAt, d.timeZone)} · case ${c.caseId}`),
+    // Only for stores that screen: a zero every morning would be noise for the others.
+    ...(d.replacementPending ? [`置换候选待初筛 Replacement candidates awaiting pre-screening: ${d.replacementPending}`, ''] : []),
     '本月指标变化（昨日前 -> 昨日后） Month-to-date KPIs, before -> after yesterday:',
     ...d.kpis.map(kpi),
     '',

@@ -97,11 +97,22 @@ describe('the daily digest', () => {
     expect(body).toContain('Open cases: 2');
     expect(body).toMatch(/Overdue cases: 1/);
     expect(body).toContain(`case ${overdueCase.id}`);
+    expect(body).not.toContain('pre-screening');
     // Timeliness of the month: before yesterday a missed and a late call (0 of 2); with yesterday's window one on time of 3.
     expect(body).toContain('跟踪及时率 Follow-up timeliness: 0.0% -> 33.3% (+33.3)');
     // Staff names are the managers' business; customers' names and phones never appear.
     expect(body).not.toContain('王女士');
     expect(body).not.toMatch(/\+86|138\d{8}/);
+  });
+
+  it('tells how many replacement candidates wait for CR\'s pre-screening', async () => {
+    const s = await seed();
+    for (const status of ['pending', 'pending', 'no_intent']) {
+      const { deliveryId } = await seedCustomer(db, s.storeId);
+      await db.replacementCandidate.create({ data: { storeId: s.storeId, deliveryId, cycle: 'year-4', status, facts: {} } });
+    }
+    await run(activities.sendStoreDigest, { storeId: s.storeId, asOf: MORNING.toISOString() });
+    expect(sent[0].body).toContain('置换候选待初筛 Replacement candidates awaiting pre-screening: 2');
   });
 
   it('sends nothing twice when it runs again (a retry, a second run of the same morning)', async () => {
