@@ -143,6 +143,48 @@ describe('the delivery\'s texts', () => {
   });
 });
 
+describe('what a delivery reads of its store and customer', () => {
+  it('a new plan version reaches the very next delivery; one recorded before keeps its version', async () => {
+    // A store of its own: the plan change must not reach the other tests' deliveries.
+    const own = (await seedStore(t.db)).store.id;
+    const before = await send('POST', '/v1/deliveries', { ...delivery(), storeId: own }, direct);
+    expect(before.status).toBe(201);
+    const plan = await send('GET', `/v1/stores/${own}/plan`, undefined, direct);
+    const steps = plan.body.steps.filter((s: { key: string }) => s.key !== 'delivery-care-2h');
+    expect((await send('PUT', `/v1/stores/${own}/plan`, { steps }, direct)).status).toBe(200);
+    const after = await send('POST', '/v1/deliveries', { ...delivery(), storeId: own }, direct);
+    expect(after.status).toBe(201);
+    expect(after.body.planVersion).toBe(before.body.planVersion + 1);
+    // The workflow was started with the new version's steps (the answer shows the input's schedule).
+    expect(after.body.workflow.steps.map((s: { key: string }) => s.key)).not.toContain('delivery-care-2h');
+    expect(before.body.workflow.steps.map((s: { key: string }) => s.key)).toContain('delivery-care-2h');
+    const rows = await t.db.delivery.findMany({ where: { id: { in: [before.body.id, after.body.id] } }, include: { plan: true } });
+    expect(rows.find((d) => d.id === before.body.id)!.plan!.version).toBe(before.body.planVersion);
+  });
+
+  it('a returning customer\'s same details are not written again; a new phone is, and audited; an email left out stays', async () => {
+    const first = delivery({ customer: { email: 'wang.fang@example.com' } });
+    expect((await send('POST', '/v1/deliveries', first, direct)).status).toBe(201);
+    const where = { storeId, externalId: first.customer.externalId };
+    const audits = () => t.db.auditLog.findMany({ where: { entity: 'customer', entityId: customerId }, orderBy: { at: 'asc' } });
+    const { id: customerId, updatedAt } = await t.db.customer.findUniqueOrThrow({ where: { storeId_externalId: where } });
+    expect((await audits()).map((a) => a.action)).toEqual(['customer.create']);
+
+    const same = { ...delivery(), customer: first.customer };
+    expect((await send('POST', '/v1/deliveries', same, direct)).status).toBe(201);
+    expect((await t.db.customer.findUniqueOrThrow({ where: { storeId_externalId: where } })).updatedAt).toEqual(updatedAt);
+    expect(await audits()).toHaveLength(1);
+
+    const { email: _left, ...withoutEmail } = first.customer as typeof first.customer & { email: string };
+    const moved = { ...delivery(), customer: { ...withoutEmail, phone: '13912345678' } };
+    expect((await send('POST', '/v1/deliveries', moved, direct)).status).toBe(201);
+    const now = await t.db.customer.findUniqueOrThrow({ where: { storeId_externalId: where } });
+    expect(now.phone).toBe('+8613912345678');
+    expect(now.email).toBe('wang.fang@example.com');
+    expect((await audits()).map((a) => a.action)).toEqual(['customer.create', 'customer.update']);
+  });
+});
+
 describe('concurrent deliveries', () => {
   it('ten at once naming the same new consultant all succeed, and add the consultant once', async () => {
     const consultant = { externalId: `S-race-${serial}`, name: '新顾问' };

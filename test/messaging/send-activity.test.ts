@@ -372,6 +372,25 @@ describe('consent at send time', () => {
   });
 });
 
+describe('the store\'s own templates at send time', () => {
+  it('an edit reaches the very next send (a new version), and a deleted one gives way to the built-in text', async () => {
+    const storeId = (await seedStore(db, { timeZone: zoneWhereItIsNoon() })).store.id;
+    const template = await db.messageTemplate.create({
+      data: { storeId, key: 'delivery-thank-you', locale: 'zh-CN', channel: 'sms', purpose: 'service', body: '【{{storeName}}】感谢您选择我们', variables: ['storeName'] },
+    });
+    // One activities instance, as in a worker: the rows it checked are remembered between sends.
+    const send = activities().sendMessage;
+    const bodyOf = async (result: SendMessageResult) => (await db.message.findUniqueOrThrow({ where: { id: result.messageId! } })).body;
+
+    expect(await bodyOf(await send(thankYou((await seedCustomer(db, storeId)).deliveryId)))).toMatch(/感谢您选择我们$/);
+    // As PUT /v1/stores/:id/templates/... saves it: the version moves on with the text.
+    await db.messageTemplate.update({ where: { id: template.id }, data: { body: '【{{storeName}}】交车快乐', version: { increment: 1 } } });
+    expect(await bodyOf(await send(thankYou((await seedCustomer(db, storeId)).deliveryId)))).toMatch(/交车快乐$/);
+    await db.messageTemplate.delete({ where: { id: template.id } });
+    expect(await bodyOf(await send(thankYou((await seedCustomer(db, storeId)).deliveryId)))).not.toMatch(/交车快乐|感谢您选择我们/);
+  });
+});
+
 describe('quiet hours at send time', () => {
   const at = (iso: string) => () => new Date(iso);
   let shanghai: string;
