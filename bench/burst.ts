@@ -110,7 +110,8 @@ export async function runBurst(args: BenchArgs): Promise<{ rows: Row[]; details?
         { benchmark: 'burst', figure: `${n} reminders due at once, provider ${rate}/s: drain time`, value: `${fmt(drainS)} s`, baseline: `${fmt(idealS)} s at the rate`, goal: `close to ${fmt(idealS, 0)} s`, verdict: verdict(drainS <= idealS * 1.1 + 5) },
         { benchmark: 'burst', figure: '429s answered by the provider', value: String(tooMany), baseline: '', goal: '0', verdict: verdict(tooMany === 0) },
         { benchmark: 'burst', figure: 'reminders sent exactly once (at the mock)', value: `${recipients.size}/${n} (${duplicates} twice, ${missing} missing)`, baseline: '', goal: `${n}/${n}`, verdict: verdict(duplicates === 0 && missing === 0) },
-        { benchmark: 'burst', figure: 'busiest second at the provider', value: `${peak} messages`, baseline: '', goal: `<= ${rate}`, verdict: 'info' },
+        // Up to twice the rate can fit in one second without a 429: the provider's one second of burst plus its refill.
+        { benchmark: 'burst', figure: 'busiest second at the provider', value: `${peak} messages`, baseline: `${rate}/s`, goal: '', verdict: 'info' },
         { benchmark: 'burst', figure: 'CPU ms per reminder during the drain', value: cpu, baseline: '', goal: '', verdict: 'info' },
       ],
       details: `${n} workflows started in ${fmt(startedIn)} s before the due instant; two workers; load average ${load} at the burst.`,
