@@ -321,6 +321,10 @@ test('a consultant cannot open another consultant\'s task', async () => {
     });
     expect(change.status()).toBe(403);
     await expectAccessible(page, 'settings refused');
+    // The scripts go out as the build compressed them (brotli for a browser that takes it).
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(await (await page.request.get(`${api.baseUrl}/console/`)).text())![1];
+    const served = await page.request.get(`${api.baseUrl}${script}`, { headers: { 'accept-encoding': 'br, gzip' } });
+    expect(served.headers()['content-encoding']).toBe('br');
   });
 });
 

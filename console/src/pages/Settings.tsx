@@ -118,7 +118,8 @@ function Hours() {
   const [loaded, setLoaded] = useState(false);
   const [busy, setBusy] = useState(false);
   useEffect(() => void must(api.GET('/v1/stores/{storeId}/case-policy', { params: { path: { storeId } } })).then((p) => {
-    form.setFieldsValue({ ...p, days: p.openingHours.map((h) => (h ? { open: true, ...h } : { open: false })) });
+    // 0 stands for "email only" (null): a Select shows its placeholder for a null value.
+    form.setFieldsValue({ ...p, smsFromLevel: p.smsFromLevel ?? 0, days: p.openingHours.map((h) => (h ? { open: true, ...h } : { open: false })) });
     setLoaded(true);
   }), [storeId, form]);
   const save = async (v: PolicyForm) => {
@@ -127,7 +128,7 @@ function Hours() {
       params: { path: { storeId } },
       body: {
         openingHours: v.days.map((d) => (d.open ? { start: d.start!, end: d.end! } : null)),
-        firstResponseMinutes: v.firstResponseMinutes, resolutionMinutes: v.resolutionMinutes, smsFromLevel: v.smsFromLevel ?? null,
+        firstResponseMinutes: v.firstResponseMinutes, resolutionMinutes: v.resolutionMinutes, smsFromLevel: v.smsFromLevel || null,
       },
     });
     setBusy(false);
@@ -173,7 +174,7 @@ function Hours() {
               <InputNumber min={1} precision={0} style={{ width: 160 }} />
             </Form.Item>
             <Form.Item label={t.smsFromLevel} name="smsFromLevel">
-              <Select style={{ width: 160 }} options={[{ value: null, label: t.emailOnly }, ...[1, 2, 3].map((l) => ({ value: l, label: `${l}` }))]} />
+              <Select style={{ width: 160 }} options={[{ value: 0, label: t.emailOnly }, ...[1, 2, 3].map((l) => ({ value: l, label: `${l}` }))]} />
             </Form.Item>
           </Space>
           <Form.Item noStyle shouldUpdate>
@@ -199,7 +200,8 @@ function Holidays() {
   const { t } = useT();
   const { message } = App.useApp();
   const { storeId } = useSession();
-  const [year, setYear] = useState(dayjs().year());
+  const thisYear = dayjs().year();
+  const [year, setYear] = useState(thisYear);
   const [calendar, setCalendar] = useState<Calendar>();
   const [form] = Form.useForm<DayForm2>();
   const [busy, setBusy] = useState(false);
@@ -231,7 +233,7 @@ function Holidays() {
   const sourceText = { store: t.calendarStore, default: t.calendarDefault, none: t.calendarNone };
   return (
     <Card size="small" title={<Space wrap>{t.holidays}
-      <Select aria-label={t.year} value={year} onChange={setYear} options={[year - 1, year, year + 1].filter((y, i, a) => a.indexOf(y) === i).map((y) => ({ value: y, label: y }))} />
+      <Select aria-label={t.year} value={year} onChange={setYear} options={[thisYear - 1, thisYear, thisYear + 1].map((y) => ({ value: y, label: y }))} />
       {calendar && <Typography.Text type="secondary">{sourceText[calendar.source]}</Typography.Text>}</Space>}>
       <Form form={form} name="holiday" layout="inline" onFinish={add} initialValues={{ kind: 'holidays' }} requiredMark={false} style={{ rowGap: 8, marginBottom: 12 }}>
         <Form.Item label={t.date} name="date" dependencies={['kind']} rules={[{ required: true }, ({ getFieldValue }) => ({
@@ -244,7 +246,7 @@ function Holidays() {
             if (calendar[kind === 'holidays' ? 'workdays' : 'holidays'].some((x) => x.date === date)) throw new Error(t.bothLists);
           },
         })]}>
-          <DatePicker defaultPickerValue={dayjs(`${year}-01-01`)} />
+          <DatePicker defaultPickerValue={year === thisYear ? undefined : dayjs(`${year}-01-01`)} />
         </Form.Item>
         <Form.Item label={t.name} name="name" rules={[{ required: true, whitespace: true }, { max: 60 }]}><Input style={{ width: 180 }} /></Form.Item>
         <Form.Item name="kind"><Radio.Group optionType="button" options={[{ value: 'holidays', label: t.holiday }, { value: 'workdays', label: t.workday }]} /></Form.Item>
