@@ -17,7 +17,7 @@ import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { startCaseWorkflow } from '../src/services/cases';
 import { generate } from './generate';
-import { BenchArgs, fmt, log, main, ms, percentile, pool, Row, runLoad, sized, sleep, startBenchStack, verdict } from './lib';
+import { BenchArgs, cpuPerItem, cpuSnapshot, fmt, loadAverage, log, main, ms, percentile, pool, Row, runLoad, sized, sleep, startBenchStack, verdict } from './lib';
 
 const GOAL_P99_MS = 50;
 const GOAL_DRAIN_S = 60;
@@ -90,9 +90,12 @@ export async function runCases(args: BenchArgs): Promise<{ rows: Row[]; details:
     const url = bs.stack.apiUrl;
     await runLoad({ url, paths, headers, rate: Math.min(rate, 50), duration: 3, seed: args.seed });
     const floor = await runLoad({ url, paths: ['/health'], rate, duration: Math.min(duration, 10), seed: args.seed });
+    const listCpu0 = cpuSnapshot(bs);
     const list = await runLoad({ url, paths, headers, rate, duration, seed: args.seed, connections: 32 });
+    // CPU per request by process (ms): the API's own figure does not depend on how busy the machine is.
+    const listCpu = cpuPerItem(listCpu0, cpuSnapshot(bs), list.requests);
     const failed = list.non2xx + list.errors;
-    log(`cases: list p50 ${ms(list.p50)} p99 ${ms(list.p99)} max ${ms(list.max)} at ${fmt(list.rps)}/s; /health p99 ${ms(floor.p99)}`);
+    log(`cases: list p50 ${ms(list.p50)} p99 ${ms(list.p99)} max ${ms(list.max)} at ${fmt(list.rps)}/s; /health p99 ${ms(floor.p99)}; CPU ms per request: ${listCpu}; load ${loadAverage()}`);
 
     // 2. A morning: `timers` case workflows whose first-response deadlines fall in one minute.
     const connection = await Connection.connect({ address: bs.stack.env.TEMPORAL_ADDRESS! });
@@ -111,19 +114,26 @@ export async function runCases(args: BenchArgs): Promise<{ rows: Row[]; details:
     const started = Date.now();
     await pool(morning, 16, (c) => startCaseWorkflow({ temporal, taskQueue: bs.stack.env.TEMPORAL_TASK_QUEUE ?? 'huifang' }, { caseId: c.id, storeId: c.storeId, assigneeId: null }));
     log(`cases: ${timers} case workflows started in ${((Date.now() - started) / 1000).toFixed(1)} s; deadlines in the minute from ${new Date(minute).toISOString()}`);
-    if (Date.now() > minute - 10_000) throw new Error('the case workflows took too long to start: the deadlines are already here');
+    if (Date.now() > minute - 40_000) throw new Error('the case workflows took too long to start: the deadlines are already here');
+    // The stack's CPU at rest (the workflows started and waiting), over the half minute before the deadlines.
+    await sleep(minute - 35_000 - Date.now());
+    const rest0 = cpuSnapshot(bs);
+    await sleep(30_000);
+    const rest = cpuPerItem(rest0, cpuSnapshot(bs), 30);
     await sleep(minute - Date.now());
+    const drainCpu0 = cpuSnapshot(bs);
     const ids = morning.map((c) => c.id);
     // Until every case has climbed, or ten minutes: a slow machine still reports what it managed.
     const escalated = async () => (await pg.query(`SELECT count(*)::int AS n FROM "EscalationCase" WHERE id = ANY($1::uuid[]) AND level = 2`, [ids])).rows[0].n as number;
     for (const deadline = Date.now() + 10 * MINUTE; Date.now() < deadline && (await escalated()) < timers;) await sleep(500);
+    const drainCpu = cpuPerItem(drainCpu0, cpuSnapshot(bs), timers);
     const lags = (await pg.query(`SELECT extract(epoch FROM ("updatedAt" - "respondBy")) * 1000 AS lag FROM "EscalationCase" WHERE id = ANY($1::uuid[]) AND level = 2`, [ids])).rows.map((r) => Number(r.lag));
     const inTime = lags.filter((l) => l < GOAL_DRAIN_S * 1000).length;
     const drained = (Number((await pg.query(`SELECT extract(epoch FROM max("updatedAt")) * 1000 AS t FROM "EscalationCase" WHERE id = ANY($1::uuid[]) AND level = 2`, [ids])).rows[0].t) - minute) / 1000;
     const emails = (await pg.query(`SELECT count(*)::int AS n FROM "StaffNotification" WHERE "caseId" = ANY($1::uuid[]) AND channel = 'email' AND status = 'sent'`, [ids])).rows[0].n as number;
     await connection.close();
     const lagMax = lags.length === timers ? Math.max(...lags) / 1000 : Infinity;
-    log(`cases: ${lags.length} of ${timers} deadlines escalated, ${inTime} within a minute; lag p50 ${ms(percentile(lags, 50))} p99 ${ms(percentile(lags, 99))} max ${fmt(lagMax)} s; last at ${fmt(drained)} s into the minute; ${emails} emails`);
+    log(`cases: ${lags.length} of ${timers} deadlines escalated, ${inTime} within a minute; lag p50 ${ms(percentile(lags, 50))} p99 ${ms(percentile(lags, 99))} max ${fmt(lagMax)} s; last at ${fmt(drained)} s into the minute; ${emails} emails; CPU ms per escalation: ${drainCpu} (at rest, ms per second: ${rest}); load ${loadAverage()}`);
 
     const rows: Row[] = [
       {
@@ -137,6 +147,8 @@ export async function runCases(args: BenchArgs): Promise<{ rows: Row[]; details:
         baseline: `p50 ${ms(percentile(lags, 50))}, p99 ${ms(percentile(lags, 99))}`, goal: `< ${GOAL_DRAIN_S} s`, verdict: verdict(lagMax < GOAL_DRAIN_S),
       },
       { benchmark: 'cases', figure: 'escalated within a minute of their deadline', value: `${inTime} / ${timers}`, baseline: '', goal: `${timers}`, verdict: verdict(inTime === timers) },
+      { benchmark: 'cases', figure: 'CPU ms per list request, by process', value: listCpu, baseline: '', goal: '', verdict: 'info' },
+      { benchmark: 'cases', figure: 'CPU ms per escalation (deadline to email), by process', value: drainCpu, baseline: `at rest, CPU ms per second: ${rest}`, goal: '', verdict: 'info' },
       { benchmark: 'cases', figure: 'managers emailed (SMTP) for those escalations', value: `${emails} / ${timers}`, baseline: '', goal: `${timers}`, verdict: verdict(emails === timers) },
     ];
     const details = `${n} open cases over ${gen.storeIds.length} stores; the CR specialist reaches their store's ${Math.round(n / gen.storeIds.length)}. ${list.requests} list requests in ${duration} s, open loop from a second process (achieved ${fmt(list.rps)}/s), p90 ${ms(list.p90)}, max ${ms(list.max)}. `

@@ -302,6 +302,25 @@ function families(w: World): Record<string, fc.Arbitrary<Omit<FuzzRequest, 'fami
       .map(([s, q]) => ({ method: 'GET', path: `/v1/stores/${s}/replacement-candidates${q}` })),
     'POST /v1/replacement-candidates/:id/decision': fc.tuple(segment(fc.oneof(fc.uuid(), nastyString)), mutated({ decision: 'no_intent', note: '客户暂无换购计划' }))
       .map(([c, body]) => ({ method: 'POST', path: `/v1/replacement-candidates/${c}/decision`, body })),
+    // Six parameters, as for the tasks: with more, hardly a request is valid in every one.
+    'GET /v1/cases': query({
+      storeId, status: fc.constantFrom('open', 'resolved', 'closed', 'all'), assigneeId: staffId, overdue: fc.constantFrom('true', 'false'),
+      limit: fc.integer({ min: 1, max: 200 }), cursor: fc.oneof(taskCursor, fc.uuid().map((u) => `_${u}`)),
+    }).map((q) => ({ method: 'GET', path: `/v1/cases${q}` })),
+    'GET /v1/cases/:id': segment(fc.oneof(fc.uuid(), nastyString)).map((c) => ({ method: 'GET', path: `/v1/cases/${c}` })),
+    'POST /v1/cases': mutated(() => ({ deliveryId: a.deliveryIds[0], detail: '客户来电投诉：交车时未讲解功能' })).map((body) => ({ method: 'POST', path: '/v1/cases', body })),
+    'POST /v1/cases/:id/<action>': fc.tuple(segment(fc.oneof(fc.uuid(), nastyString)), fc.constantFrom(
+      ['acknowledge', { note: '已联系客户' }], ['notes', { note: '客户下午再来电' }], ['reassign', { assigneeId: a.staffIds[0], note: '转交' }],
+      ['resolve', { rootCause: 'staff-attitude', confirmation: { channel: 'phone', at: new Date().toISOString() }, resolution: '已致歉并回访' }], ['reopen', { reason: '客户仍不满意' }],
+    ).chain(([action, body]) => mutated(body).map((b) => [action, b] as const)), fc.option(fc.uuid(), { nil: undefined }))
+      .map(([c, [action, body], idem]) => ({ method: 'POST', path: `/v1/cases/${c}/${action}`, body, headers: idempotencyHeader(idem) })),
+    'POST /v1/auth/sign-in': mutated({ login: 'fz-nobody@example.com', password: 'not the password', session: 'bearer' }).map((body) => ({ method: 'POST', path: '/v1/auth/sign-in', body })),
+    'POST /v1/staff-logins': mutated({ login: 'fz-login', staff: [{ storeId: a.storeId, externalId: 'S-01' }] }).map((body) => ({ method: 'POST', path: '/v1/staff-logins', body })),
+    'POST /v1/staff-logins/:id/<action>': fc.tuple(segment(fc.oneof(fc.uuid(), nastyString)), fc.constantFrom('reset-password', 'deactivate'))
+      .map(([l, action]) => ({ method: 'POST', path: `/v1/staff-logins/${l}/${action}` })),
+    // Never a real staff member: their leaving would reassign the other families' tasks mid-run.
+    'POST /v1/stores/:storeId/staff/:externalId/deactivate': fc.tuple(segment(storeId), segment(fc.oneof(fc.constant('S-404'), nastyString)))
+      .map(([st, e]) => ({ method: 'POST', path: `/v1/stores/${st}/staff/${e}/deactivate` })),
     'GET /v1/customers/:id/consents': segment(id(a.customerIds, b.customerIds)).map((c) => ({ method: 'GET', path: `/v1/customers/${c}/consents` })),
     'PUT /v1/customers/:id/consents': fc.tuple(segment(id(a.customerIds, b.customerIds)), mutated({ consents: [{ channel: 'sms', purpose: 'marketing', granted: true }] }))
       .map(([c, body]) => ({ method: 'PUT', path: `/v1/customers/${c}/consents`, body })),
