@@ -29,6 +29,8 @@ export type ScreeningProgress = z.infer<typeof ScreeningProgressSchema>;
 const QUERY_CONCURRENCY = 4;
 /** Vehicles per page: a page's queries take about a second at ~13 ms each, four at once; each page ends with a heartbeat. */
 export const SCREENING_PAGE_SIZE = 300;
+/** A workflow that has not answered by then (its worker gone) is skipped for this run, not waited on past the heartbeat timeout. */
+const QUERY_DEADLINE_MS = 10_000;
 
 export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'temporal'>, { pageSize = SCREENING_PAGE_SIZE } = {}) {
   const { db, logger, temporal } = deps;
@@ -39,7 +41,7 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
    */
   async function serviceData(workflowId: string): Promise<Pick<ScreenedVehicle, 'lastServiceOn' | 'readings'> | null> {
     try {
-      const state: LifecycleState = await temporal.workflow.getHandle(workflowId).query(stateQuery);
+      const state: LifecycleState = await temporal.workflow.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => temporal.workflow.getHandle(workflowId).query(stateQuery));
       const years = state.years;
       return years ? { lastServiceOn: years.servicesDone > 0 ? years.lastServiceOn : null, readings: years.readings } : {};
     } catch (err) {

@@ -35,7 +35,7 @@ function vehicleWorkflows(states: Record<string, Partial<NonNullable<LifecycleSt
       return { years: { lastServiceOn: '2030-01-01', servicesDone: 3, readings: [], ...states[id] } };
     },
   });
-  return { workflow: { getHandle } } as unknown as ActivityDeps['temporal'];
+  return { workflow: { withDeadline: <T>(_at: number, fn: () => Promise<T>) => fn(), getHandle } } as unknown as ActivityDeps['temporal'];
 }
 
 describe('the store\'s morning run', () => {
@@ -121,6 +121,7 @@ describe('the replacement screening of a large store', () => {
     let hangAfter = Infinity;
     const temporal = {
       workflow: {
+        withDeadline: <T>(_at: number, fn: () => Promise<T>) => fn(),
         getHandle: (id: string) => ({
           query: async () => {
             asked.push(id);
