@@ -102,7 +102,7 @@ export default function Dashboard() {
   const ranks = roles.some((r) => RANKING_ROLES.includes(r));
   // A group role sees its stores side by side: every store where it reads the store's KPIs.
   const groupStores = [...new Set(me.memberships.filter((m) => RANKING_ROLES.includes(m.role)).map((m) => m.storeId))];
-  const trendStores = groupStores.length > 1 ? groupStores : [storeId];
+  const trendStores = groupStores.length > 1 && groupStores.includes(storeId) ? groupStores : [storeId];
   const [range, setRange] = useState<[Dayjs, Dayjs]>([dayjs().subtract(30, 'day').startOf('day'), dayjs().add(1, 'day').startOf('day')]);
   const period = { storeId, from: day(range[0]), to: day(range[1]) };
   const [kpis, setKpis] = useState<Kpi[]>();
