@@ -164,7 +164,8 @@ describe('a send waiting for the pace', () => {
     const delayMs = Number((error as ApplicationFailure).nextRetryDelay);
     expect(delayMs).toBeGreaterThan(40_000);
     expect(delayMs).toBeLessThanOrEqual(60_000);
-    // Nothing reserved: the pace is still booked to the same instant.
+    // The claim is given up (nothing went to the provider), and nothing reserved: the pace is still booked to the same instant.
+    expect(await t.db.message.findFirstOrThrow({ where: { deliveryId }, select: { status: true, inFlightUntil: true } })).toEqual({ status: 'queued', inFlightUntil: null });
     const [{ aheadS }] = await t.db.$queryRaw<{ aheadS: number }[]>`SELECT extract(epoch FROM "nextFreeAt" - now())::float8 AS "aheadS" FROM "SendPace" WHERE "key" = 'sms-expiry-test'`;
     expect(aheadS).toBeGreaterThan(50);
     expect(aheadS).toBeLessThanOrEqual(60);
