@@ -96,6 +96,8 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
           // Age and model first: the workflow is asked only about vehicles they leave in.
           if (!screenVehicle({ ...criteria, lastServiceWithinMonths: null, minMileageKm: null }, vehicle, today).match) return;
           const data = needsWorkflow ? await serviceData(d.workflowId) : {};
+          // Alive while a page of slow workflows takes its time; the details stay those of the last page written.
+          Context.current().heartbeat(progress);
           if (!data) return;
           screened++;
           const result = screenVehicle(criteria, { ...vehicle, ...data }, today);
