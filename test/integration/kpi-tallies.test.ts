@@ -3,6 +3,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import { Client } from 'pg';
 import pino from 'pino';
+import { generate } from '../../bench/generate';
 import { createFollowUpActivities } from '../../src/activities/follow-ups';
 import type { CallRole } from '../../src/services/assignment';
 import type { Db } from '../../src/db/client';
@@ -273,6 +274,25 @@ describe('KPI tallies', () => {
     expect((await db.followUp.findUniqueOrThrow({ where: { id: c.id } })).status).toBe('done_late');
     await expectTalliesExact();
     await expectQueriesExact();
+  }, 120_000);
+
+  it('stay exact through statements that write many rows at once: a bulk load, a bulk answer, a bulk removal', async () => {
+    await generate(t.url, {
+      seed: 7, stores: 2, staffPerStore: 6, historyFollowUps: 2000, historyFrom: new Date(now.getTime() - 90 * DAY), historyTo: new Date(now.getTime() - DAY),
+      openFollowUps: 400, now,
+    });
+    await expectTalliesExact();
+    // several calls of one delivery answered in one statement, and their answers changed again
+    const answered = await db.$executeRaw`
+      UPDATE "FollowUp" SET status = 'done_on_time', reached = true, satisfied = (hashtext(id::text) % 3 <> 0), "promisesKept" = (hashtext(id::text) % 4 <> 0)
+      WHERE kind = 'call' AND status = 'open' AND "storeId" = 's01'`;
+    expect(answered).toBeGreaterThan(10);
+    await db.$executeRaw`UPDATE "FollowUp" SET satisfied = NOT satisfied, survey = NOT survey WHERE kind = 'call' AND "storeId" = 's01' AND status = 'done_on_time'`;
+    await expectTalliesExact();
+    await db.$executeRaw`DELETE FROM "Message" WHERE "followUpId" IN (SELECT id FROM "FollowUp" WHERE "storeId" = 's02')`;
+    await db.$executeRaw`DELETE FROM "FollowUp" WHERE "storeId" = 's02'`;
+    await db.$executeRaw`DELETE FROM "Delivery" WHERE "storeId" = 's02' AND NOT EXISTS (SELECT 1 FROM "Message" m WHERE m."deliveryId" = "Delivery".id)`;
+    await expectTalliesExact();
   }, 120_000);
 });
 
