@@ -53,7 +53,12 @@ export function createSendPace(db: Db, { key, perSecond, counts, maxWaitMs }: Se
     cost: (body) => (counts === 'segments' ? Math.max(1, smsSegments(body).segments) : 1),
 
     async reserve(cost, latest) {
-      created ??= db.$executeRaw`INSERT INTO "SendPace" ("key", "nextFreeAt") VALUES (${key}, now()) ON CONFLICT ("key") DO NOTHING`;
+      // Once per process; a failure (the database away) is tried again by the next send.
+      created ??= db.$executeRaw`INSERT INTO "SendPace" ("key", "nextFreeAt") VALUES (${key}, now()) ON CONFLICT ("key") DO NOTHING`
+        .catch((err: unknown) => {
+          created = undefined;
+          throw err;
+        });
       await created;
       const seconds = cost / perSecond;
       // The database's clock for every worker, so skewed worker clocks cannot crowd the slots.
