@@ -234,6 +234,13 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       // lock on the customer, so two sends at once cannot both take the last place.
       const cap = await db.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT 1 FROM "Customer" WHERE "id" = ${customer.id}::uuid FOR UPDATE`;
+        // Claims of one customer's messages take turns here; an attempt still running after Temporal
+        // gave up on it may have claimed this message since it was read above, and two claims would
+        // mean two sends.
+        const current = await tx.message.findUniqueOrThrow({ where: { id: message.id }, select: { status: true, updatedAt: true, inFlightUntil: true } });
+        const unchanged = current.status === message.status && current.updatedAt.getTime() === message.updatedAt.getTime()
+          && current.inFlightUntil?.getTime() === message.inFlightUntil?.getTime();
+        if (!unchanged) return 'claimed-elsewhere' as const;
         const since = new Date(now.getTime() - CAP_PERIOD_MS);
         const recent = await tx.message.findMany({
           where: {
@@ -253,6 +260,10 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
         }
         return decision;
       });
+      if (cap === 'claimed-elsewhere') {
+        // The next attempt reads what the other one did: sent, or still in flight and waited out.
+        throw ApplicationFailure.create({ message: 'another attempt claimed this message', type: ErrorType.EarlierAttemptInFlight, nextRetryDelay: 1_000 });
+      }
       if (!cap.allowed) return defer(earliestSendingInstant(cap.notBefore, purpose, customerWindow, store.timeZone), 'frequency-cap');
 
       // The provider's pace, shared by all workers: this message's slot, taken after the claim so that

@@ -61,6 +61,13 @@ async function runAsTemporal(send: (input: SendMessageInput) => Promise<SendMess
   throw new Error(`still failing after ${maxAttempts} attempts: ${errors.map(String).join('; ')}`);
 }
 
+async function until(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  for (const started = Date.now(); !(await condition());) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const creates = () => mock.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/Messages.json'));
 const lookups = () => mock.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/Messages.json'));
 
@@ -237,6 +244,37 @@ describe('sending an SMS through Twilio (the SDK against the Prism mock)', () =>
     expect(row).toMatchObject({ providerId: sid, status: 'undelivered', errorCode: '30005', errorReason: 'invalid-number' });
     expect(row.cases).toEqual([expect.objectContaining({ reason: 'data-fix' })]);
     expect(await db.pendingReceipt.count({ where: { providerId: sid } })).toBe(0);
+  });
+
+  it('sends once when two attempts run at once (one outlived its timeout): the later claim sees the earlier one', async () => {
+    const { deliveryId, customerId } = await seedCustomer(db, storeId);
+    const send = activities({ sms: twilioTransport() }).sendMessage;
+    const input = thankYou(deliveryId);
+    // Both attempts read the queued message, then wait at the customer's lock that claims take turns at.
+    let release!: () => void;
+    const held = db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM "Customer" WHERE "id" = ${customerId}::uuid FOR UPDATE`;
+      await new Promise<void>((resolve) => { release = resolve; });
+    }, { timeout: 60_000 });
+    await until(async () => release !== undefined);
+    const attempts = [1, 2].map((attempt) => new MockActivityEnvironment({ attempt }).run(send, input).then(
+      (result) => ({ result }), (error: unknown) => ({ error }),
+    ));
+    await until(async () => {
+      const [{ waiting }] = await db.$queryRaw<{ waiting: number }[]>`
+        SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+      return waiting >= 2;
+    });
+    release();
+    await held;
+    const outcomes = await Promise.all(attempts);
+
+    expect(creates()).toHaveLength(1);
+    expect(outcomes.filter((o) => 'result' in o).map((o) => (o as { result: SendMessageResult }).result.status)).toEqual(['sent']);
+    expect(outcomes.filter((o) => 'error' in o).map((o) => (o as { error: unknown }).error)).toEqual([expect.objectContaining({ type: 'EarlierAttemptInFlight' })]);
+    // The next attempt Temporal makes finds the message sent.
+    expect((await runAsTemporal(send, input)).result.status).toBe('sent');
+    expect(creates()).toHaveLength(1);
   });
 
   it('does not adopt a message that another of our messages already owns', async () => {
