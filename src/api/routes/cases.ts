@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { readRows } from '../../db/raw';
 import { boundedDateTime } from '../../domain/dates';
 import { CaseAction, CaseActor, CONFIRMATION_CHANNELS, ROOT_CAUSES } from '../../domain/cases';
 import { safeNote } from '../../domain/text';
@@ -175,12 +176,13 @@ export const caseRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         ? [Prisma.sql`c."dueAt" IS NULL AND c.id > ${cursorId}::uuid`]
         : [Prisma.sql`(c."dueAt" > ${new Date(cursorDue)} OR (c."dueAt" = ${new Date(cursorDue)} AND c.id > ${cursorId}::uuid) OR c."dueAt" IS NULL)`]),
     ];
-    // One raw statement (the desk's hot path): the query builder's planning cost more CPU than the query.
-    const rows = await db.$queryRaw<CaseRow[]>`
+    // One prepared statement straight on the pool (the desk's hot path, src/db/raw.ts): the query
+    // builder's planning, and Prisma's raw pipeline, cost more CPU than the query.
+    const rows = await readRows<CaseRow>(db, Prisma.sql`
       SELECT ${LIST_COLUMNS} FROM "EscalationCase" c
       WHERE ${Prisma.join(where, ' AND ')}
       ORDER BY c."dueAt" ASC NULLS LAST, c.id ASC
-      LIMIT ${q.limit + 1}`;
+      LIMIT ${q.limit + 1}::int`, { prepared: 'case-list' });
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return { cases: page.map((c) => view(c, now)), nextCursor: rows.length > q.limit && last ? `${last.dueAt?.toISOString() ?? ''}_${last.id}` : null };
