@@ -4,8 +4,8 @@ import { DEFAULT_OPENING_HOURS } from '../../src/domain/working-hours';
 import { DEFAULT_YEARS_PLAN } from '../../src/domain/years';
 import { createStore } from '../../src/services/stores';
 import { createTestDatabase } from '../helpers/db';
-import { acceptingTemporal, createLogin } from '../helpers/staff-logins';
-import { type Api, buildApi } from '../messaging/fixtures';
+import { createLogin } from '../helpers/staff-logins';
+import { type Api, buildApi, recordingTemporal } from '../messaging/fixtures';
 import { createApiKey } from '../../src/services/stores';
 
 /**
@@ -70,7 +70,7 @@ async function task(storeId: string, deliveryId: string, stepKey: string, role: 
 beforeAll(async () => {
   t = await createTestDatabase();
   db = t.db;
-  api = await buildApi(db, acceptingTemporal().client);
+  api = await buildApi(db, recordingTemporal().client);
   for (const id of ['st-a', 'st-b', 'st-c']) await createStore(db, { id, name: id, timeZone: 'Asia/Shanghai', serviceHotline: '400-800-1234' }, 'test');
   const s1 = await person('st-a', 'S1', 'supervisor');
   for (const [id, sup] of [['C1', s1.id], ['C2', s1.id], ['C3', undefined], ['CX', undefined]] as const) await person('st-a', id, 'consultant', sup);

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/db/client';
 import { MAX_FAILURES, staffActorFor, UNKNOWN_LOGIN } from '../../src/services/sessions';
 import { createTestDatabase } from '../helpers/db';
-import { acceptingTemporal, createLogin } from '../helpers/staff-logins';
-import { adminKey, type Api, buildApi, seedCustomer, seedStore } from '../messaging/fixtures';
+import { createLogin } from '../helpers/staff-logins';
+import { adminKey, type Api, buildApi, recordingTemporal, seedCustomer, seedStore } from '../messaging/fixtures';
 
 // Jest on Node 20 cannot require the ES-only modules of the docs UI, which is not under test here.
 jest.mock('@fastify/swagger-ui', () => ({ __esModule: true, default: async () => undefined }));
@@ -19,12 +19,12 @@ let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
 let api: Api;
 let admin: string;
-let temporal: ReturnType<typeof acceptingTemporal>;
+let temporal: ReturnType<typeof recordingTemporal>;
 
 beforeAll(async () => {
   t = await createTestDatabase();
   db = t.db;
-  temporal = acceptingTemporal();
+  temporal = recordingTemporal();
   api = await buildApi(db, temporal.client);
   admin = await adminKey(db);
 });

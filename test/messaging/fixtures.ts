@@ -82,8 +82,11 @@ export interface SentUpdate {
 }
 
 /**
- * A Temporal client that records workflow starts, signals and updates (accepting every update, answering none);
- * workflows listed as closed answer as Temporal does.
+ * A Temporal client for API tests without a server: it records workflow starts, signals and
+ * updates, and accepts every update (`executeUpdate` answers as a task's update does: recorded on
+ * time; the tests using it are about who may ask, not what the workflow records); workflows listed
+ * as closed answer as Temporal does. A query fails (no workflow runs); a store's digest schedule is
+ * kept in step without one.
  */
 export function recordingTemporal(closed: ReadonlySet<string> = new Set()): { client: Client; signals: SentSignal[]; updates: SentUpdate[]; started: string[] } {
   const signals: SentSignal[] = [];
@@ -108,8 +111,17 @@ export function recordingTemporal(closed: ReadonlySet<string> = new Set()): { cl
           updates.push({ workflowId, name: def.name, arg: opts.args[0], updateId: opts.updateId });
           return { updateId: opts.updateId, result: async () => undefined };
         },
+        executeUpdate: async (def: { name: string }, opts: { args: unknown[]; updateId?: string }) => {
+          if (closed.has(workflowId)) throw notFound(workflowId);
+          updates.push({ workflowId, name: def.name, arg: opts.args[0], updateId: opts.updateId });
+          return { status: 'done_on_time', upcoming: [] };
+        },
+        query: async () => {
+          throw new Error('no workflow in this test');
+        },
       }),
     },
+    schedule: { getHandle: () => ({ update: async () => undefined }) },
   } as unknown as Client;
   return { client, signals, updates, started };
 }
