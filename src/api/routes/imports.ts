@@ -77,7 +77,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, te
         storeId: StoreIdSchema,
         fileName: safeText(200).refine((n) => !/[/\\]/.test(n), 'a file name without folders').optional(),
       }),
-      response: { 202: JobSchema, 413: ErrorBodySchema, 415: ErrorBodySchema },
+      response: { 202: JobSchema, 403: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema },
     },
   }, async (req, reply) => {
     const actor = actorOf(req);
@@ -131,7 +131,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, te
     schema: {
       tags: ['imports'], summary: 'An import\'s status and progress: rows read, still pending, created, updated, unchanged and rejected',
       params: z.object({ id: z.uuid() }),
-      response: { 200: JobSchema, 404: ErrorBodySchema },
+      response: { 200: JobSchema, 403: ErrorBodySchema, 404: ErrorBodySchema },
     },
   }, async (req) => {
     await findJob(req);
@@ -148,7 +148,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, te
         after: z.coerce.number().int().min(0).max(10_000_000).default(0),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
-      response: { 200: z.object({ rows: z.array(RowSchema), next: z.number().nullable() }), 404: ErrorBodySchema },
+      response: { 200: z.object({ rows: z.array(RowSchema), next: z.number().nullable() }), 403: ErrorBodySchema, 404: ErrorBodySchema },
     },
   }, async (req) => {
     await findJob(req);
