@@ -73,6 +73,12 @@ describe('staff sign-in', () => {
     expect((await api.request('GET', '/v1/auth/me', { headers: bearer(token) })).statusCode).toBe(200);
   });
 
+  it('a login with a control character is a 400 naming login, not a 500 (the fuzz run found a NUL)', async () => {
+    const res = await signIn('a\u0000b', 'not the password');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issues).toEqual([{ field: 'login', message: 'no control characters' }]);
+  });
+
   it('a wrong password and an unknown login get the same 401; five failures lock the login (429), known or not, and the right password waits too', async () => {
     const { store } = await seedStore(db);
     const { login } = await person(store.id, 'consultant');

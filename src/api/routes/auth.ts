@@ -56,7 +56,7 @@ export const authRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temp
       tags: ['auth'], security: [],
       summary: 'Sign in with login and password: a session cookie for the console, or (session "bearer") a token for scripts. '
         + `Five failures within 15 minutes lock the login for 15 minutes (429), whether or not it exists`,
-      body: z.strictObject({ login: z.string().max(100), password: PasswordSchema, session: z.enum(['cookie', 'bearer']).default('cookie') }),
+      body: z.strictObject({ login: z.string().max(100).regex(/^\P{Cc}*$/u, 'no control characters'), password: PasswordSchema, session: z.enum(['cookie', 'bearer']).default('cookie') }),
       response: {
         200: z.object({ token: z.string().optional().describe('bearer sessions only; shown once'), expiresAt: z.string(), mustChangePassword: z.boolean() }),
         401: ErrorBodySchema, 429: ErrorBodySchema,
