@@ -1,61 +1,16 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
-import { createFollowUpActivities } from '../../src/activities/follow-ups';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../../src/db/client';
-import { OUTREACH_CALL, outreachStepKey } from '../../src/domain/replacement';
-import type { OutreachCallRequest } from '../../src/workflows/contract';
 import { createTestDatabase } from '../helpers/db';
+import { vehicleWorkflows } from '../helpers/outreach-workflows';
 import { createLogin } from '../helpers/staff-logins';
-import { adminKey, type Api, buildApi, seedCustomer, seedStore, silentLogger } from '../messaging/fixtures';
+import { adminKey, type Api, buildApi, seedCustomer, seedStore } from '../messaging/fixtures';
 
 // Jest on Node 20 cannot require the ES-only modules of the docs UI, which is not under test here.
 jest.mock('@fastify/swagger-ui', () => ({ __esModule: true, default: async () => undefined }));
 
 const DAY = 86_400_000;
 const PASSWORD = 'a long enough passphrase 42';
-
-/**
- * The vehicle workflows as the API sees them: openOutreachCall opens the task with the real
- * activity (the fair rule, the row) and, as Temporal does, answers a repeated update ID as before.
- * `failNext` makes the next update fail as the workflow's does when the database stays down;
- * `refuse` makes a workflow's updates fail as its validator or a closed workflow does.
- * Case workflows started are recorded.
- */
-function vehicleWorkflows(db: Db) {
-  const activities = createFollowUpActivities({ db, logger: silentLogger, temporal: {} as never, taskQueue: 'unused' });
-  const updates: { workflowId: string; updateId?: string }[] = [];
-  const answered = new Map<string, unknown>();
-  let failNext = false;
-  const refusals = new Map<string, Error>();
-  const started: string[] = [];
-  const client = {
-    withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
-    workflow: {
-      getHandle: (workflowId: string) => ({
-        executeUpdate: async (_def: unknown, opts: { args: [OutreachCallRequest]; updateId?: string }) => {
-          updates.push({ workflowId, updateId: opts.updateId });
-          if (refusals.has(workflowId)) throw refusals.get(workflowId);
-          if (failNext) {
-            failNext = false;
-            throw new WorkflowUpdateFailedError('update failed', new ActivityFailure('activity failed', 'openFollowUp', '1', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'worker'));
-          }
-          if (opts.updateId && answered.has(opts.updateId)) return answered.get(opts.updateId);
-          const { id: deliveryId } = await db.delivery.findFirstOrThrow({ where: { workflowId } });
-          const stepKey = outreachStepKey(opts.args[0].cycle);
-          const { followUpId } = await activities.openFollowUp({
-            deliveryId, stepKey, role: 'consultant', checklist: [...OUTREACH_CALL.checklist], survey: false, mandatory: false, maxAttempts: 3,
-            dueStart: new Date().toISOString(), dueEnd: new Date(Date.now() + opts.args[0].callWindowDays * DAY).toISOString(),
-          });
-          const result = { stepKey, followUpId };
-          if (opts.updateId) answered.set(opts.updateId, result);
-          return result;
-        },
-      }),
-      start: async (_type: string, opts: { workflowId: string }) => { started.push(opts.workflowId); },
-    },
-  } as unknown as Client;
-  return { client, updates, activities, started, failNextUpdate: () => { failNext = true; }, refuse: (workflowId: string, err: Error) => refusals.set(workflowId, err) };
-}
 
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
@@ -201,7 +156,7 @@ describe('CR pre-screening', () => {
     const c = await candidate();
     await db.delivery.update({ where: { id: c.deliveryId }, data: { status: 'ended', endedReason: 'sold' } });
     const res = await decide('cr1', c.id, { decision: 'pass' });
-    expect({ status: res.statusCode, message: res.json().message }).toEqual({ status: 409, message: expect.stringContaining('ownership has ended') });
+    expect({ status: res.statusCode, error: res.json().error, message: res.json().message }).toEqual({ status: 409, error: 'NoCallPossible', message: expect.stringContaining('ownership has ended') });
     expect((await db.replacementCandidate.findUniqueOrThrow({ where: { id: c.id } })).status).toBe('pending');
     expect((await decide('cr1', c.id, { decision: 'already_replaced' })).statusCode).toBe(200);
   });
@@ -215,8 +170,8 @@ describe('CR pre-screening', () => {
       const { workflowId } = await db.delivery.findUniqueOrThrow({ where: { id: c.deliveryId } });
       workflows.refuse(workflowId, refusal);
       const res = await decide('cr1', c.id, { decision: 'pass', note: '有意向' });
-      expect({ status: res.statusCode, message: res.json().message }).toEqual({
-        status: 409, message: expect.stringMatching(refusal instanceof WorkflowNotFoundError ? /follow-up has ended.*still pending/ : /years were planned.*still pending/),
+      expect({ status: res.statusCode, error: res.json().error, message: res.json().message }).toEqual({
+        status: 409, error: 'NoCallPossible', message: expect.stringMatching(refusal instanceof WorkflowNotFoundError ? /follow-up has ended.*still pending/ : /years were planned.*still pending/),
       });
       expect(await db.replacementCandidate.findUniqueOrThrow({ where: { id: c.id } })).toMatchObject({ status: 'pending', decidedById: null, decidedAt: null, note: null, followUpId: null });
       const audit = await db.auditLog.findMany({ where: { entity: 'replacement-candidate', entityId: c.id }, orderBy: { id: 'asc' } });
@@ -253,7 +208,7 @@ describe('CR pre-screening', () => {
       const row = await db.replacementCandidate.findUniqueOrThrow({ where: { id: c.id } });
       expect(row).toMatchObject({ decidedById: staff[winner].id, status: (winner === 'cr1' ? a : b) === 'pass' ? 'passed' : winner === 'cr1' ? a : b });
       expect(await db.auditLog.count({ where: { entity: 'replacement-candidate', entityId: c.id } })).toBe(1);
-      expect(answers.find((r) => r.statusCode === 409)!.json().message).toContain('already decided');
+      expect(answers.find((r) => r.statusCode === 409)!.json()).toMatchObject({ error: 'AlreadyDecided', message: expect.stringContaining('already decided') });
     }
   });
 });

@@ -7,7 +7,7 @@ import { membershipAt, storeIdsOf } from '../../services/access';
 import { auditActorOf, recordAudit } from '../../services/audit';
 import { criteriaOf, decideCandidate } from '../../services/replacement';
 import { actorOf, assertCan } from '../auth';
-import { conflict, ErrorBodySchema, HttpError, notFound } from '../errors';
+import { ErrorBodySchema, HttpError, notFound } from '../errors';
 import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 
@@ -30,6 +30,9 @@ const CandidateSchema = z.object({
   followUpId: z.string().nullable().describe('the consultant\'s outreach call, once passed'),
   caseId: z.string().nullable().describe('the data-fix case for the store\'s CR, when marked wrong_data'),
 });
+
+/** A pass no retry can turn into a call: a 409 of its own name, so a client tells it from someone else's decision. */
+const noCallPossible = (message: string) => new HttpError(409, 'NoCallPossible', message);
 
 const CANDIDATE_INCLUDE = { delivery: { include: { vehicle: true, customer: true, consultant: true } } } as const;
 type CandidateRow = Prisma.ReplacementCandidateGetPayload<{ include: typeof CANDIDATE_INCLUDE }>;
@@ -113,14 +116,14 @@ export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { d
     if (!candidate) throw notFound(`replacement candidate ${req.params.id}`);
     assertCan(actor, 'replacement.screen', candidate.storeId);
     // Sold, transferred or scrapped since the screening: nobody left to call.
-    if (req.body.decision === 'pass' && candidate.status === 'pending' && candidate.delivery.status === 'ended') throw conflict('the ownership has ended since the screening: mark it already_replaced or wrong_data');
+    if (req.body.decision === 'pass' && candidate.status === 'pending' && candidate.delivery.status === 'ended') throw noCallPossible('the ownership has ended since the screening: mark it already_replaced or wrong_data');
     const staffId = actor.kind === 'staff' ? membershipAt(actor, candidate.storeId, 'cr_specialist')!.staffId : null;
     const result = await decideCandidate({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }, {
       candidateId: candidate.id, decision: req.body.decision, note: req.body.note,
       deciderId: staffId ?? actor.id, auditActor: auditActorOf(actor, staffId),
     });
-    if (result.kind === 'conflict') throw conflict(`replacement candidate ${candidate.id} was already decided (${result.status})`);
-    if (result.kind === 'refused') throw conflict(`no outreach call can be opened: ${result.reason}; nothing was recorded, the candidate is still pending (mark it no_intent, already_replaced or wrong_data)`);
+    if (result.kind === 'conflict') throw new HttpError(409, 'AlreadyDecided', `replacement candidate ${candidate.id} was already decided (${result.status})`);
+    if (result.kind === 'refused') throw noCallPossible(`no outreach call can be opened: ${result.reason}; nothing was recorded, the candidate is still pending (mark it no_intent, already_replaced or wrong_data)`);
     if (result.kind === 'unavailable') throw new HttpError(503, 'Unavailable', 'passed, but the call could not be opened just now: send the same request again');
     req.log.info({ candidateId: candidate.id, storeId: candidate.storeId, decision: req.body.decision, actor: `${actor.kind}:${actor.id}` }, 'replacement candidate decided');
     return view(await db.replacementCandidate.findUniqueOrThrow({ where: { id: candidate.id }, include: CANDIDATE_INCLUDE }));
