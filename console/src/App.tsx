@@ -16,6 +16,7 @@ const pages = {
   dashboard: lazy(() => import('./pages/Dashboard')),
   vehicle: lazy(() => import('./pages/Vehicle')),
   settings: lazy(() => import('./pages/Settings')),
+  replacement: lazy(() => import('./pages/Replacement')),
 };
 type Page = keyof typeof pages;
 // Most visits open the inbox: fetch its code while the session is being checked, and check the
@@ -56,7 +57,7 @@ export function App() {
   const langValue = useMemo(() => ({ lang, t: WORDS[lang], setLang }), [lang, setLang]);
   return (
     <LangContext.Provider value={langValue}>
-      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ token: {
+      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ zeroRuntime: true, token: {
         colorPrimary: '#1456c8', colorInfo: '#1456c8', colorLink: '#1456c8', colorTextSecondary: 'rgba(0,0,0,0.68)', colorTextDescription: 'rgba(0,0,0,0.62)',
         // Hovered and pressed, darker rather than lighter: white on a hovered button and blue text on white keep WCAG AA contrast (axe checks the hovered button).
         colorPrimaryHover: '#0f46a3', colorPrimaryActive: '#0b3680', colorLinkHover: '#0f46a3', colorLinkActive: '#0b3680',
@@ -94,6 +95,7 @@ function Shell() {
   const menu = [
     { key: 'tasks', label: t.tasks },
     { key: 'cases', label: t.cases, show: roles.some((r) => DESK.includes(r)) },
+    { key: 'replacement', label: t.replacement, show: roles.some((r) => DESK.includes(r)) },
     { key: 'dashboard', label: t.dashboard, show: roles.some((r) => DESK.includes(r) || r === 'supervisor') },
     { key: 'settings', label: t.settings, show: roles.some((r) => MANAGERS.includes(r)) },
   ];

@@ -8,3 +8,6 @@ const STATUS_COLORS: Record<string, string> = {
   delivered: 'success', sent: 'processing', queued: 'default', undelivered: 'error', expired: 'default', resolved: 'success', closed: 'default',
 };
 export const statusColor = (status: string) => STATUS_COLORS[status] ?? 'default';
+
+/** A phone number as lists show it, as the API's logs mask it (src/logger.ts): +8613812345678 -> +86138****5678. */
+export const maskedPhone = (phone: string) => (phone.length < 8 ? '****' : `${phone.slice(0, -8)}****${phone.slice(-4)}`);

@@ -24,6 +24,12 @@ const zh = {
   calendarStore: '本店日历', calendarDefault: '全国节假日安排（修改后成为本店日历）', calendarNone: '仅按工作日',
   addStaff: '添加员工', role: '角色', phone: '手机号', email: '邮箱', active: '在职', team: '所属主管', externalId: '工号', cancel: '取消',
   externalIdTaken: '该工号已存在', phoneFormat: '请填写有效的电话号码', malformedPlaceholder: '变量格式有误，应写作 {{变量名}}', byTeam: '团队', noTeam: '无团队', clickPoint: '点击数据点查看明细',
+  replacement: '置换初筛', vehicleAge: '车龄', ageYearsMonths: '{y} 年 {m} 个月', mileage: '预估里程', noReading: '无里程记录', lastService: '最近保养', noService: '无保养记录',
+  why: '入选原因', whyAge: '车龄 {min}–{max} 个月', whyModel: '车型 {model}', whyAnyModel: '全部车型', whyMileage: '里程 ≥ {km} km', whyService: '{months} 个月内保养过',
+  consultantColumn: '邀约顾问', left: '已离职', screenedAt: '筛选时间', decision: '结论', retryCall: '重试生成任务', callOpened: '已生成顾问邀约任务', dataFixOpened: '已生成资料更正工单',
+  alreadyDecided: '该候选已有结论（可能已由他人处理），列表已刷新', callRefused: '无法生成顾问邀约任务，未做记录，候选仍待初筛：请改选其他结论',
+  passOutage: '已转顾问邀约，但系统暂时不可用，邀约任务尚未生成。结论已保存，请稍后点「重试生成任务」（不会重复生成）', outage: '系统暂时不可用，请稍后重新提交（重复提交不会重复记录）',
+  decisionHints: { pass: '转给销售顾问邀约到店，将生成顾问的邀约任务。', no_intent: '客户暂无置换意向，下一置换周期再筛选。', already_replaced: '客户已置换，此车不再筛选。', wrong_data: '资料有误，将生成资料更正工单给 CR。' } as Record<string, string>,
 };
 /** Codes the API answers (reasons, statuses, timeline events), as people read them. */
 const zhCodes: Record<string, string> = {
@@ -33,6 +39,7 @@ const zhCodes: Record<string, string> = {
   service_advisor: '服务顾问', renewal_specialist: '续保专员',
   reassigned: '转派', reopened: '重新打开', done_on_time: '按时完成', done_late: '逾期完成', missed: '漏访', failed: '失败', cancelled: '已取消',
   delivered: '已送达', sent: '已发送', queued: '排队中', undelivered: '未送达', expired: '已过期', due: '待办', done: '已完成', scheduled: '计划中',
+  pending: '待初筛', pass: '转顾问邀约', passed: '已转顾问邀约', no_intent: '无意向', already_replaced: '已置换', wrong_data: '资料有误',
 };
 type Words = typeof zh;
 const en: Words = {
@@ -58,6 +65,12 @@ const en: Words = {
   calendarStore: 'The store\'s own calendar', calendarDefault: 'Mainland China schedule (a change makes it the store\'s own)', calendarNone: 'Weekdays only',
   addStaff: 'Add staff member', role: 'Role', phone: 'Mobile', email: 'Email', active: 'Active', team: 'Supervisor', externalId: 'Staff number', cancel: 'Cancel',
   externalIdTaken: 'This staff number exists already', phoneFormat: 'Enter a valid phone number', malformedPlaceholder: 'Malformed placeholder: write {{variableName}}', byTeam: 'Team', noTeam: 'No team', clickPoint: 'Click a point for its rows',
+  replacement: 'Replacement pre-screening', vehicleAge: 'Age', ageYearsMonths: '{y} y {m} m', mileage: 'Forecast mileage', noReading: 'No reading', lastService: 'Last service', noService: 'No service known',
+  why: 'Screened for', whyAge: 'age {min}-{max} months', whyModel: 'model {model}', whyAnyModel: 'any model', whyMileage: 'mileage ≥ {km} km', whyService: 'serviced within {months} months',
+  consultantColumn: 'Consultant', left: 'left', screenedAt: 'Screened', decision: 'Decision', retryCall: 'Open the call again', callOpened: 'The consultant\'s outreach call is open', dataFixOpened: 'A data-fix case was opened',
+  alreadyDecided: 'This candidate has a decision already (someone else may have decided it); the list is refreshed', callRefused: 'No outreach call can be opened; nothing was recorded and the candidate is still pending: choose another decision',
+  passOutage: 'Passed, but the system is unavailable just now and the call is not open yet. The decision is kept: use "Open the call again" later (it opens one call only)', outage: 'The system is unavailable just now: submit again later (a repeat records nothing twice)',
+  decisionHints: { pass: 'Pass to the sales consultant, who gets an outreach call to invite the customer.', no_intent: 'No intent to replace now: screened again next cycle.', already_replaced: 'Already replaced: this vehicle is not screened again.', wrong_data: 'Wrong data: a data-fix case goes to CR.' },
 };
 export const WORDS = { zh, en };
 const CODES: Record<keyof typeof WORDS, Record<string, string>> = { zh: zhCodes, en: {} };
