@@ -1,13 +1,15 @@
 /**
  * `npm run import -- --store <id> --file <path>`: uploads a DMS export to the API (POST
- * /v1/imports) and shows the job's progress on one line until it ends. The API key comes from
- * HUIFANG_API_KEY, else the development key `npm start` keeps in DATA_DIR/dev-api-key.
+ * /v1/imports) and shows the job's progress until it ends, a bar on a terminal and lines in a
+ * log (scripts/import-progress.ts). The API key comes from HUIFANG_API_KEY, else the development
+ * key `npm start` keeps in DATA_DIR/dev-api-key.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
+import { importProgress, type ImportJobProgress } from './import-progress';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -33,19 +35,16 @@ async function main(): Promise<void> {
   if (res.status !== 202 || !started.id) throw new Error(`upload refused (${res.status}): ${started.message ?? JSON.stringify(started)}`);
   process.stdout.write(`import ${started.id}\n`);
 
+  const progress = importProgress(process.stdout);
   for (;;) {
-    const job = await (await fetch(`${base}/v1/imports/${started.id}`, { headers })).json() as {
-      status: string; error: string | null; rows: Record<'read' | 'pending' | 'created' | 'updated' | 'unchanged' | 'rejected', number>;
-    };
-    const r = job.rows;
-    const done = r.read - r.pending;
-    const bar = r.read > 0 && job.status !== 'reading' ? `${'#'.repeat(Math.floor((done / r.read) * 30)).padEnd(30, '.')} ${done}/${r.read}` : `reading… ${r.read} rows`;
-    process.stdout.write(`\r${bar}  created ${r.created}  updated ${r.updated}  unchanged ${r.unchanged}  rejected ${r.rejected}   `);
+    const job = await (await fetch(`${base}/v1/imports/${started.id}`, { headers })).json() as ImportJobProgress;
     if (job.status === 'done' || job.status === 'failed') {
-      process.stdout.write(`\n${job.status}${job.error ? `: ${job.error}` : ''}; rejected rows: GET /v1/imports/${started.id}/rows?status=rejected\n`);
+      progress.end(job);
+      process.stdout.write(`${job.status}${job.error ? `: ${job.error}` : ''}; rejected rows: GET /v1/imports/${started.id}/rows?status=rejected\n`);
       process.exitCode = job.status === 'done' ? 0 : 1;
       return;
     }
+    progress.show(job);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
