@@ -8,6 +8,29 @@ import type { paths } from './schema';
  */
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
 
+declare global {
+  interface Window {
+    /** GETs index.html started before the scripts loaded, by URL (the session, the inbox's first page). */
+    huifangEarly?: Record<string, Promise<Response>>;
+  }
+}
+/**
+ * An early answer serves the first load only: a GET asked for later, or after a sign-in or sign-out
+ * (any other method), is fetched afresh, never served old or to someone else.
+ */
+const EARLY_FOR_MS = 10_000;
+api.use({
+  async onRequest({ request }) {
+    if (request.method !== 'GET') window.huifangEarly = undefined;
+    const url = request.url.slice(window.location.origin.length);
+    const early = performance.now() < EARLY_FOR_MS ? window.huifangEarly?.[url] : undefined;
+    if (!early) return undefined;
+    delete window.huifangEarly![url];
+    // A failed early request is asked again, as if there had been none.
+    return early.catch(() => undefined);
+  },
+});
+
 export type Schemas = paths;
 
 /** An API error body's message, for a toast. */
