@@ -57,7 +57,7 @@ export function App() {
   const langValue = useMemo(() => ({ lang, t: WORDS[lang], setLang }), [lang, setLang]);
   return (
     <LangContext.Provider value={langValue}>
-      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ token: {
+      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ zeroRuntime: true, token: {
         colorPrimary: '#1456c8', colorInfo: '#1456c8', colorLink: '#1456c8', colorTextSecondary: 'rgba(0,0,0,0.68)', colorTextDescription: 'rgba(0,0,0,0.62)',
         // Hovered and pressed, darker rather than lighter: white on a hovered button and blue text on white keep WCAG AA contrast (axe checks the hovered button).
         colorPrimaryHover: '#0f46a3', colorPrimaryActive: '#0b3680', colorLinkHover: '#0f46a3', colorLinkActive: '#0b3680',
