@@ -36,27 +36,32 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
   const { db, logger, temporal } = deps;
 
   /**
-   * The last service and readings live in the vehicle's workflow (its years state); null when it
-   * cannot answer. Its lastServiceOn is the delivery day until a first service: that is no service.
+   * The last service and readings live in the vehicle's workflow (its years state); its
+   * lastServiceOn is the delivery day until a first service: that is no service. Null when it
+   * cannot answer, or plans no years yet (a run started before the years' planning, until its
+   * yearly continue-as-new): such a workflow refuses the outreach call, so the vehicle is left for
+   * a later screening rather than made a candidate no pass can serve.
    */
   async function serviceData(workflowId: string): Promise<Pick<ScreenedVehicle, 'lastServiceOn' | 'readings'> | null> {
+    let state: LifecycleState;
     try {
-      const state: LifecycleState = await temporal.workflow.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => temporal.workflow.getHandle(workflowId).query(stateQuery));
-      const years = state.years;
-      return years ? { lastServiceOn: years.servicesDone > 0 ? years.lastServiceOn : null, readings: years.readings } : {};
+      state = await temporal.workflow.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => temporal.workflow.getHandle(workflowId).query(stateQuery));
     } catch (err) {
       logger.warn({ workflowId, error: String(err) }, 'replacement screening: vehicle workflow did not answer');
       return null;
     }
+    const years = state.years;
+    return years ? { lastServiceOn: years.servicesDone > 0 ? years.lastServiceOn : null, readings: years.readings } : null;
   }
 
   return {
     /**
      * The store's weekly replacement screening (I-1), on its morning run: active ownerships of the
-     * criteria's ages and models, then, when the criteria ask about service or mileage, what the
-     * vehicle's workflow knows. Each match becomes a pending candidate for CR, once per vehicle
-     * and cycle (the unique key makes a retry or a second run add nothing). A vehicle CR found
-     * already replaced is not screened again.
+     * criteria's ages and models, then what the vehicle's workflow knows (asked also when the
+     * criteria have no service or mileage bound: only a workflow planning the years can open the
+     * call). Each match becomes a pending candidate for CR, once per vehicle and cycle (the unique
+     * key makes a retry or a second run add nothing). A vehicle CR found already replaced is not
+     * screened again.
      *
      * A store of 30,000 vehicles takes minutes of queries, so the vehicles go by pages in a stable
      * order (delivery time, ID); each page's candidates are written before its last key is sent as
@@ -73,7 +78,6 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
       if (!isScreeningDay(criteria, today)) return progress;
       const { firstOn, lastOn } = deliveredBetween(criteria, today);
       const startOf = (on: string) => DateTime.fromISO(on, { zone: store.timeZone }).toJSDate();
-      const needsWorkflow = criteria.lastServiceWithinMonths !== null || criteria.minMileageKm !== null;
       for (;;) {
         const after = progress.after && { deliveredAt: new Date(progress.after.deliveredAt), id: progress.after.id };
         const page = await db.delivery.findMany({
@@ -95,7 +99,7 @@ export function createReplacementActivities(deps: Pick<ActivityDeps, 'db' | 'log
           const vehicle: ScreenedVehicle = { deliveredOn: localDateOf(d.deliveredAt, store.timeZone), model: d.vehicle.model };
           // Age and model first: the workflow is asked only about vehicles they leave in.
           if (!screenVehicle({ ...criteria, lastServiceWithinMonths: null, minMileageKm: null }, vehicle, today).match) return;
-          const data = needsWorkflow ? await serviceData(d.workflowId) : {};
+          const data = await serviceData(d.workflowId);
           // Alive while a page of slow workflows takes its time; the details stay those of the last page written.
           Context.current().heartbeat(progress);
           if (!data) return;
