@@ -8,7 +8,8 @@
  *
  * Rows come as node-postgres gives them: timestamptz -> Date, jsonb parsed, int4 -> number,
  * bigint and numeric as strings (cast in SQL where a number is wanted); uuids are strings.
- * Not for writes or anything inside a transaction: those stay with Prisma.
+ * Writes stay with Prisma, but for the one hot write path whose Prisma statements cost more CPU
+ * than PostgreSQL does (recording a delivery, src/services/deliveries.ts): `inTransaction`.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -51,12 +52,51 @@ export async function readRows<T>(db: Db, sql: Prisma.Sql, opts: { prepared?: st
   const pool = pools.get(db);
   // A client built elsewhere (a test's own PrismaClient) has no registered pool: Prisma answers alike.
   if (!pool) return db.$queryRawUnsafe<T[]>(sql.text, ...sql.values);
+  return rowsOf<T>(pool, sql, opts.prepared);
+}
+
+async function rowsOf<T>(on: pg.Pool | pg.PoolClient, sql: Prisma.Sql, prepared?: string): Promise<T[]> {
   const text = sql.text;
-  const name = opts.prepared ? `${opts.prepared}-${createHash('sha1').update(text).digest('base64url').slice(0, 12)}` : undefined;
+  const name = prepared ? `${prepared}-${createHash('sha1').update(text).digest('base64url').slice(0, 12)}` : undefined;
   try {
-    const result = await pool.query<T & pg.QueryResultRow>({ text, values: sql.values as unknown[], ...(name && { name }) });
+    const result = await on.query<T & pg.QueryResultRow>({ text, values: sql.values as unknown[], ...(name && { name }) });
     return result.rows;
   } catch (err) {
     throw unreachable(err) ? new DatabaseUnreachable(err) : err;
+  }
+}
+
+/** A statement of `inTransaction`'s work: its rows, as `readRows` gives them. */
+export type TxQuery = <T>(sql: Prisma.Sql, opts?: { prepared?: string }) => Promise<T[]>;
+
+/**
+ * `work` in one transaction on one pooled connection: committed when it returns, rolled back
+ * when it throws (its error is thrown on). Needs a client made by createDb.
+ */
+export async function inTransaction<T>(db: Db, work: (query: TxQuery) => Promise<T>): Promise<T> {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('inTransaction needs a client made by createDb (its pool is registered there)');
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw unreachable(err) ? new DatabaseUnreachable(err) : err;
+  }
+  const query: TxQuery = (sql, opts = {}) => rowsOf(client, sql, opts.prepared);
+  const control = (text: string) => client.query(text).catch((err: unknown) => {
+    throw unreachable(err) ? new DatabaseUnreachable(err) : err;
+  });
+  let broken: Error | undefined;
+  try {
+    await control('BEGIN');
+    const result = await work(query);
+    await control('COMMIT');
+    return result;
+  } catch (err) {
+    // A connection that cannot even roll back is dropped, not lent again.
+    await client.query('ROLLBACK').catch((e: unknown) => void (broken = e as Error));
+    throw err;
+  } finally {
+    client.release(broken);
   }
 }

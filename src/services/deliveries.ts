@@ -8,11 +8,14 @@
  * (the DMS posting the same delivery again, or the reconciler) starts it later. The start takes
  * the running workflow of that ID if there is one (USE_EXISTING), so starting twice is harmless.
  */
+import { randomUUID } from 'node:crypto';
 import { type Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import pg from 'pg';
 import { z } from 'zod';
 import { badRequest, conflict, notFound, unavailableDependency } from '../api/errors';
 import { ExternalIdSchema, StoreIdSchema } from '../api/params';
 import type { Db } from '../db/client';
+import { inTransaction, readRows } from '../db/raw';
 import { type Delivery, Prisma } from '../generated/prisma/client';
 import { ContactWindowSchema, DEFAULT_CUSTOMER_WINDOW } from '../domain/contact-window';
 import { boundedDateTime } from '../domain/dates';
@@ -24,7 +27,7 @@ import { safeName, safeText } from '../domain/text';
 import { VinSchema } from '../domain/vin';
 import { VehicleFactsSchema, YearsPlanSchema } from '../domain/years-plan';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../temporal/connection';
-import { type AuditActor, recordAudit } from './audit';
+import { type AuditActor, auditJson } from './audit';
 import { startMissingCaseWorkflows } from './cases';
 import { currentPlan } from './stores';
 
@@ -92,19 +95,34 @@ function checkDeliveredAt(deliveredAt: Date, now: Date, maxAgeDays: number): voi
 const RACE_ATTEMPTS = 3;
 
 /**
- * Prisma's upsert looks up, then inserts: two posts naming the same new consultant (customer,
- * vehicle, or the same delivery twice) can both miss it, and the second insert then fails on the
- * unique key. The row is committed by then, so the transaction run again finds and uses it.
+ * Two posts naming the same new consultant (or customer) can both miss it, and the second insert
+ * then fails on the unique key (or the two wait on each other: a deadlock, and one is rolled
+ * back). Nothing of the loser is left, the row is committed by then, and the transaction run
+ * again finds and uses it.
  */
 async function retryingInsertRaces<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (err) {
-      const lostRace = err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+      const lostRace = err instanceof pg.DatabaseError && (err.code === UNIQUE_VIOLATION || err.code === DEADLOCK_DETECTED);
       if (!lostRace || attempt >= RACE_ATTEMPTS) throw err;
     }
   }
+}
+const UNIQUE_VIOLATION = '23505';
+const DEADLOCK_DETECTED = '40P01';
+
+/** What the transaction reads once the vehicle is held: its deliveries that matter, the consultant, the customer. */
+interface KnownRows {
+  known: { id: string; status: string; same: boolean; started: boolean; deliveredAt: string }[] | null;
+  consultantId: string | null;
+  customer: CustomerFields & { id: string } | null;
+}
+
+/** A customer's fields as a delivery writes them, and as the audit log records them. */
+interface CustomerFields {
+  name: string; phone: string; email: string | null; locale: string; contactWindowStart: string; contactWindowEnd: string;
 }
 
 /** What starting a delivery's workflow reads of its store. */
@@ -170,58 +188,82 @@ export async function recordDelivery(
   const deliveredAt = new Date(input.deliveredAt);
   const window = input.customer.contactWindow ?? DEFAULT_CUSTOMER_WINDOW;
 
-  const recorded = await retryingInsertRaces(() => db.$transaction(async (tx) => {
+  // Straight through node-postgres: as ten Prisma statements, compiling them cost the API more CPU than PostgreSQL spent running them.
+  const recorded = await retryingInsertRaces(() => inTransaction(db, async (query) => {
     // Writing the vehicle row holds it until commit: posts for one vehicle take turns below.
-    const vehicle = await tx.vehicle.upsert({
-      where: { storeId_vin: { storeId: store.id, vin: input.vehicle.vin } },
-      update: { model: input.vehicle.model, plate: input.vehicle.plate },
-      create: { storeId: store.id, vin: input.vehicle.vin, model: input.vehicle.model, plate: input.vehicle.plate },
-    });
-    // The same delivery posted before, and the vehicle's active ownership, in one look.
-    const known = await tx.delivery.findMany({ where: { vehicleId: vehicle.id, OR: [{ deliveredAt }, { status: 'active' }] } });
-    const same = known.find((d) => d.deliveredAt.getTime() === deliveredAt.getTime());
+    const [vehicle] = await query<{ id: string; vin: string; model: string }>(Prisma.sql`
+      INSERT INTO "Vehicle" (id, "storeId", vin, model, plate) VALUES (${randomUUID()}::uuid, ${store.id}, ${input.vehicle.vin}, ${input.vehicle.model}, ${input.vehicle.plate ?? null})
+      ON CONFLICT ("storeId", vin) DO UPDATE SET model = EXCLUDED.model, plate = coalesce(EXCLUDED.plate, "Vehicle".plate)
+      RETURNING id::text, vin, model`, { prepared: 'delivery-vehicle' });
+    // Read after the vehicle is held (a statement of its own sees what the post before it committed):
+    // the same delivery posted before and the vehicle's active ownership, the consultant, the customer.
+    const [found] = await query<KnownRows>(Prisma.sql`
+      SELECT
+        (SELECT json_agg(json_build_object('id', d.id, 'status', d.status, 'same', d."deliveredAt" = ${deliveredAt}::timestamptz,
+                  'started', d."workflowStartedAt" IS NOT NULL, 'deliveredAt', d."deliveredAt"))
+           FROM "Delivery" d WHERE d."vehicleId" = ${vehicle.id}::uuid AND (d."deliveredAt" = ${deliveredAt}::timestamptz OR d.status = 'active')) AS known,
+        (SELECT s.id::text FROM "Staff" s WHERE s."storeId" = ${store.id} AND s."externalId" = ${input.consultant.externalId}) AS "consultantId",
+        (SELECT to_json(c) FROM (SELECT id, name, phone, email, locale, "contactWindowStart", "contactWindowEnd" FROM "Customer"
+           WHERE "storeId" = ${store.id} AND "externalId" = ${input.customer.externalId}) c) AS customer`, { prepared: 'delivery-known' });
+    const same = found.known?.find((d) => d.same);
     if (same) return { delivery: same, created: null };
     // The existing base is old by nature: its workflow skips what was owed before it started.
     checkDeliveredAt(deliveredAt, opts.now ?? new Date(), opts.imported ? Infinity : opts.maxAgeDays);
-    const active = known.find((d) => d.status === 'active');
-    if (active) throw conflict(`vehicle ${input.vehicle.vin} already has an active ownership delivered ${active.deliveredAt.toISOString()}; end it before recording a new delivery`);
+    const active = found.known?.find((d) => d.status === 'active');
+    if (active) throw conflict(`vehicle ${input.vehicle.vin} already has an active ownership delivered ${new Date(active.deliveredAt).toISOString()}; end it before recording a new delivery`);
 
-    const consultantKey = { storeId_externalId: { storeId: store.id, externalId: input.consultant.externalId } };
-    let consultant = await tx.staff.findUnique({ where: consultantKey, select: { id: true } });
-    if (!consultant) {
+    const writes: Prisma.Sql[] = [];
+    let consultantId = found.consultantId;
+    if (!consultantId) {
       const { name, phone } = input.consultant;
       if (!name) throw badRequest('consultant.name', `consultant ${input.consultant.externalId} is not on the staff list of ${store.id}: give the name to add them`);
-      consultant = await tx.staff.create({ data: { storeId: store.id, externalId: input.consultant.externalId, name, role: 'consultant', phone }, select: { id: true } });
+      consultantId = randomUUID();
+      writes.push(Prisma.sql`staff AS (INSERT INTO "Staff" (id, "storeId", "externalId", name, role, phone, "updatedAt")
+        VALUES (${consultantId}::uuid, ${store.id}, ${input.consultant.externalId}, ${name}, 'consultant', ${phone ?? null}, now()))`);
     }
     const c = input.customer;
-    const customerData = { name: c.name, phone: c.phone, email: c.email, locale: c.locale, contactWindowStart: window.start, contactWindowEnd: window.end };
-    const audited = (row: Record<keyof typeof customerData, unknown>) => Object.fromEntries(Object.keys(customerData).map((k) => [k, row[k as keyof typeof customerData]]));
-    const previous = await tx.customer.findUnique({ where: { storeId_externalId: { storeId: store.id, externalId: c.externalId } } });
-    // Written only when new or changed (an email left out keeps the one on file): a returning customer's same details cost no write.
-    const changed = !previous || JSON.stringify(audited(previous)) !== JSON.stringify(audited({ ...customerData, email: c.email ?? previous.email }));
-    const customer = !previous ? await tx.customer.create({ data: { storeId: store.id, externalId: c.externalId, ...customerData } })
-      : changed ? await tx.customer.update({ where: { id: previous.id }, data: customerData }) : previous;
-    if (changed) {
-      await recordAudit(tx, {
-        actor: opts.actor ?? 'system', action: previous ? 'customer.update' : 'customer.create', entity: 'customer', entityId: customer.id, storeId: store.id,
-        before: previous && audited(previous), after: audited(customer),
-      });
-    }
-    const delivery = await tx.delivery.create({
-      data: {
-        storeId: store.id, vehicleId: vehicle.id, customerId: customer.id, consultantId: consultant.id, deliveredAt,
-        byAppointment: input.byAppointment, workflowId: workflowIdFor(store.id, vehicle.vin), planId: plan.id,
-        ...(opts.imported && { importedVehicle: opts.imported.vehicle as unknown as Prisma.InputJsonValue }),
-      },
+    const previous = found.customer;
+    const fields = (f: CustomerFields): CustomerFields => ({
+      name: f.name, phone: f.phone, email: f.email, locale: f.locale, contactWindowStart: f.contactWindowStart, contactWindowEnd: f.contactWindowEnd,
     });
+    // An email left out keeps the one on file.
+    const customer: CustomerFields & { id: string } = {
+      id: previous?.id ?? randomUUID(), name: c.name, phone: c.phone, email: c.email ?? previous?.email ?? null, locale: c.locale,
+      contactWindowStart: window.start, contactWindowEnd: window.end,
+    };
+    // Written only when new or changed: a returning customer's same details cost no write.
+    const changed = !previous || JSON.stringify(fields(previous)) !== JSON.stringify(fields(customer));
+    if (!previous) {
+      writes.push(Prisma.sql`customer AS (INSERT INTO "Customer" (id, "storeId", "externalId", name, phone, email, locale, "contactWindowStart", "contactWindowEnd", "updatedAt")
+        VALUES (${customer.id}::uuid, ${store.id}, ${c.externalId}, ${customer.name}, ${customer.phone}, ${customer.email}, ${customer.locale}, ${customer.contactWindowStart}, ${customer.contactWindowEnd}, now()))`);
+    } else if (changed) {
+      writes.push(Prisma.sql`customer AS (UPDATE "Customer" SET name = ${customer.name}, phone = ${customer.phone}, email = ${customer.email}, locale = ${customer.locale},
+        "contactWindowStart" = ${customer.contactWindowStart}, "contactWindowEnd" = ${customer.contactWindowEnd}, "updatedAt" = now() WHERE id = ${customer.id}::uuid)`);
+    }
+    if (changed) {
+      const actor = opts.actor && opts.actor !== 'system' ? opts.actor : { kind: 'system', id: null };
+      writes.push(Prisma.sql`audit AS (INSERT INTO "AuditLog" ("actorKind", "actorId", action, entity, "entityId", "storeId", before, after)
+        VALUES (${actor.kind}, ${actor.id}, ${previous ? 'customer.update' : 'customer.create'}, 'customer', ${customer.id}, ${store.id},
+          ${previous ? JSON.stringify(auditJson(fields(previous))) : null}::jsonb, ${JSON.stringify(auditJson(fields(customer)))}::jsonb))`);
+    }
+    const imported = opts.imported ? JSON.stringify(opts.imported.vehicle) : null;
+    // One statement: a new consultant, the customer and their audit row, and the delivery.
+    const [delivery] = await query<Delivery>(Prisma.sql`${writes.length > 0 ? Prisma.sql`WITH ${Prisma.join(writes, ', ')} ` : Prisma.empty}
+      INSERT INTO "Delivery" (id, "storeId", "vehicleId", "customerId", "consultantId", "deliveredAt", "byAppointment", "workflowId", "planId", "importedVehicle")
+      VALUES (${randomUUID()}::uuid, ${store.id}, ${vehicle.id}::uuid, ${customer.id}::uuid, ${consultantId}::uuid, ${deliveredAt}::timestamptz, ${input.byAppointment},
+        ${workflowIdFor(store.id, vehicle.vin)}, ${plan.id}::uuid, ${imported}::jsonb)
+      RETURNING id::text, "storeId", "vehicleId"::text, "customerId"::text, "consultantId"::text, "ownerId"::text, "reclaimedAt", "deliveredAt", "byAppointment",
+        "workflowId", "workflowStartedAt", "planId"::text, status, "endedAt", "endedReason", "importedVehicle", "createdAt"`, { prepared: 'delivery-insert' });
     return { delivery, created: { customer, vehicle } };
   }));
 
-  const { delivery, created } = recorded;
-  const needsStart = delivery.status === 'active' && !delivery.workflowStartedAt;
-  if (!needsStart) return { id: delivery.id, storeId: store.id, created: created !== null, started: null, written: created && { delivery, vin: created.vehicle.vin, planVersion: plan.version } };
-  if (!created) return { id: delivery.id, storeId: store.id, created: false, started: await startDeliveryWorkflow(deps, delivery.id), written: null };
+  if (!recorded.created) {
+    const { delivery } = recorded;
+    const needsStart = delivery.status === 'active' && !delivery.started;
+    return { id: delivery.id, storeId: store.id, created: false, started: needsStart ? await startDeliveryWorkflow(deps, delivery.id) : null, written: null };
+  }
   // A delivery this call wrote starts from the rows in hand.
+  const { delivery, created } = recorded;
   const started = await startWorkflow(deps, delivery, lifecycleInputOf({ ...delivery, ...created, store, plan }));
   return {
     id: delivery.id, storeId: store.id, created: true, started: started.input,
@@ -252,7 +294,7 @@ async function startWorkflow({ db, temporal, taskQueue }: DeliveryDeps, d: { id:
     typedSearchAttributes: [{ key: STORE_ID_ATTRIBUTE, value: d.storeId }, { key: DELIVERY_ID_ATTRIBUTE, value: d.id }],
   });
   const at = new Date();
-  await db.delivery.updateMany({ where: { id: d.id, workflowStartedAt: null }, data: { workflowStartedAt: at } });
+  await readRows(db, Prisma.sql`UPDATE "Delivery" SET "workflowStartedAt" = ${at} WHERE id = ${d.id}::uuid AND "workflowStartedAt" IS NULL`, { prepared: 'delivery-started' });
   return { input, at };
 }
 
