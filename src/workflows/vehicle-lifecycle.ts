@@ -20,6 +20,7 @@
  * Also in v6: the openOutreachCall update (a replacement outreach call, watched like a call of the
  * years). A new handler adds no command to a history that never received it, so it needs no patch;
  * the one change to existing code, awaiting its calls when the ownership ends, awaits nothing there.
+ * Patches in v7: 'one-timer-for-the-plan' (the plan's steps wait on one timer, the next step's).
  */
 import {
   allHandlersFinished,
@@ -445,16 +446,41 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
 
   async function runPostDelivery(): Promise<void> {
     if (state.phase !== 'post-delivery') return;
-    await Promise.all(
-      state.steps.map((s) => {
-        // An imported vehicle's steps long past were never owed: skipped, not missed nor expired.
-        if (input.imported && Date.parse(s.dueEnd) < startedAt && patched('skip-closed-steps-of-imported')) return void (s.status = 'skipped');
-        const step = planStepOf(s.key);
-        if (step.kind === 'call') return runCall(s, step);
-        return runMessage(s, { template: step.template, channel: step.channel, purpose: 'service', notAfter: messageNotAfter(step, input.deliveredAt) });
-      }),
-    );
+    // An imported vehicle's steps long past were never owed: skipped, not missed nor expired.
+    const skipped = (s: StepState) => input.imported && Date.parse(s.dueEnd) < startedAt && patched('skip-closed-steps-of-imported');
+    const run = (s: StepState) => {
+      const step = planStepOf(s.key);
+      if (step.kind === 'call') return runCall(s, step);
+      return runMessage(s, { template: step.template, channel: step.channel, purpose: 'service', notAfter: messageNotAfter(step, input.deliveredAt) });
+    };
+    if (patched('one-timer-for-the-plan')) {
+      await runWhenDue(state.steps.filter((s) => !skipped(s) || void (s.status = 'skipped')), run);
+    } else {
+      // Before v7 each step slept on a timer of its own.
+      await Promise.all(state.steps.map((s) => (skipped(s) ? void (s.status = 'skipped') : run(s))));
+    }
     if (!ended()) state.phase = 'ownership';
+  }
+
+  /**
+   * Starts each step once it is due, or at once when the ownership ends (it is then cancelled),
+   * sleeping on one timer, the next step's: a new workflow's first task sets one timer for the
+   * plan instead of one per step. Due times that move (a new contact window) wake it, as they
+   * woke each step's own timer before.
+   */
+  async function runWhenDue(steps: StepState[], run: (s: StepState) => Promise<void>): Promise<void> {
+    const running: Promise<void>[] = [];
+    let waiting = steps;
+    for (;;) {
+      const due = waiting.filter((s) => ended() || Date.parse(s.dueStart) <= Date.now());
+      running.push(...due.map(run));
+      waiting = waiting.filter((s) => !due.includes(s));
+      if (waiting.length === 0) break;
+      const seen = scheduleVersion;
+      const next = Math.min(...waiting.map((s) => Date.parse(s.dueStart)));
+      await condition(() => ended() || scheduleVersion !== seen, next - Date.now());
+    }
+    await Promise.all(running);
   }
 
   /** Records a cycle's change on its KPI row (reminder conversion, renewal rate). */
