@@ -130,6 +130,12 @@ export const statusAfter = (d: ReplacementDecision): CandidateStatus => (d === '
 export const OUTREACH_STEP_PREFIX = 'replacement-';
 export const outreachStepKey = (cycle: string) => `${OUTREACH_STEP_PREFIX}${cycle}`;
 
+/**
+ * A showroom visit counts for the outreach call that booked it when it comes within this many
+ * days of the call: an invitation's visit follows within weeks, and one a season later is not its.
+ */
+export const INVITATION_VISIT_DAYS = 60;
+
 /** The consultant's outreach call: three tries half a day apart, checking the contact data (I-2) as every call does. */
 export const OUTREACH_CALL = {
   kind: 'call',

@@ -6,7 +6,8 @@
  */
 import { ActivityFailure, ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Db } from '../db/client';
-import { DEFAULT_REPLACEMENT_CRITERIA, type ReplacementCriteria, type ReplacementDecision, statusAfter } from '../domain/replacement';
+import { COMPLETED_STATUSES } from '../domain/kpi';
+import { DEFAULT_REPLACEMENT_CRITERIA, INVITATION_VISIT_DAYS, OUTREACH_STEP_PREFIX, type ReplacementCriteria, type ReplacementDecision, statusAfter } from '../domain/replacement';
 import { ReplacementCriteriaSchema } from '../domain/replacement-criteria';
 import { openOutreachCallUpdate } from '../workflows/contract';
 import { withAssignment } from './assignment';
@@ -108,5 +109,33 @@ async function takeBackPass(db: Db, d: CandidateDecision, storeId: string, reaso
       actor: d.auditActor, action: 'replacement-candidate.take-back', entity: 'replacement-candidate', entityId: d.candidateId, storeId,
       before: { status: 'passed' }, after: { status: 'pending' }, reason: `no call can be opened: ${reason}`,
     });
+  });
+}
+
+/**
+ * A showroom visit the DMS reports: the vehicle's latest outreach call that booked a visit, closed
+ * in the INVITATION_VISIT_DAYS before it, becomes "came" (the invitation-to-visit KPI's numerator).
+ * The call is closed, so its workflow holds nothing of it any more; the one change is booked to
+ * came, made conditionally and audited, so a repeated or concurrent report changes nothing more and
+ * answers the same call. Null: no invitation booked this visit.
+ */
+export async function recordShowroomVisit(db: Db, visit: { deliveryId: string; visitedAt: Date; auditActor: AuditActor }): Promise<{ outreachCallId: string | null }> {
+  return db.$transaction(async (tx) => {
+    const call = await tx.followUp.findFirst({
+      where: {
+        deliveryId: visit.deliveryId, stepKey: { startsWith: OUTREACH_STEP_PREFIX }, status: { in: [...COMPLETED_STATUSES] }, showroomVisit: { in: ['booked', 'came'] },
+        completedAt: { lte: visit.visitedAt, gte: new Date(visit.visitedAt.getTime() - INVITATION_VISIT_DAYS * 86_400_000) },
+      },
+      orderBy: [{ completedAt: 'desc' }, { id: 'desc' }],
+    });
+    if (!call) return { outreachCallId: null };
+    const { count } = await tx.followUp.updateMany({ where: { id: call.id, showroomVisit: 'booked' }, data: { showroomVisit: 'came' } });
+    if (count) {
+      await recordAudit(tx, {
+        actor: visit.auditActor, action: 'task.showroom-visit', entity: 'task', entityId: call.id, storeId: call.storeId,
+        before: { showroomVisit: 'booked' }, after: { showroomVisit: 'came', visitedAt: visit.visitedAt.toISOString() },
+      });
+    }
+    return { outreachCallId: call.id };
   });
 }

@@ -238,3 +238,59 @@ describe('invitation-to-visit KPI', () => {
     expect(res.json().kpis.find((k: { key: string }) => k.key === 'invitationToVisit')).toMatchObject({ numerator: 1, denominator: 3, rate: 33.3, label: { zh: '邀约到店率（置换邀约）' } });
   });
 });
+
+describe('a showroom visit the DMS reports', () => {
+  /** An outreach call of a vehicle delivered about four years ago, closed with the outcome given at `completedAt`. */
+  async function outreachCall(store: string, outcome: object, completedAt = new Date()) {
+    const { deliveryId } = await seedCustomer(db, store, { deliveredAt: new Date(Date.now() - 1_200 * DAY) });
+    const { followUpId } = await workflows.activities.openFollowUp({
+      deliveryId, stepKey: 'replacement-year-4', role: 'consultant', checklist: ['x'], survey: false, mandatory: false, maxAttempts: 1,
+      dueStart: new Date(completedAt.getTime() - DAY).toISOString(), dueEnd: new Date(completedAt.getTime() + 7 * DAY).toISOString(),
+    });
+    await workflows.activities.recordOutcome({ followUpId, outcome: outcome as never, completedAt: completedAt.toISOString(), retryAfterMinutes: 60, attemptNumber: 1 });
+    return { deliveryId, followUpId };
+  }
+  const visit = (deliveryId: string, visitedAt: string, who = 'admin') => api.request('POST', `/v1/deliveries/${deliveryId}/showroom-visits`, { headers: as(who), body: { visitedAt } });
+
+  it('turns the invitation that booked it into came, once however often or concurrently it is reported, and the invitation-to-visit KPI counts it', async () => {
+    const kpiStore = (await seedStore(db)).store.id;
+    const booked = await outreachCall(kpiStore, { reached: true, satisfied: true, showroomVisit: 'booked' });
+    const from = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+    const to = new Date(Date.now() + 30 * DAY).toISOString().slice(0, 10);
+    const invitationToVisit = async () => (await api.request('GET', `/v1/kpis/years?storeId=${kpiStore}&from=${from}&to=${to}`, { headers: as('admin') }))
+      .json().kpis.find((k: { key: string }) => k.key === 'invitationToVisit');
+    expect(await invitationToVisit()).toMatchObject({ numerator: 0, denominator: 1 });
+
+    const now = new Date().toISOString();
+    const answers = await Promise.all([visit(booked.deliveryId, now), visit(booked.deliveryId, now)]);
+    expect(answers.map((r) => [r.statusCode, r.json()])).toEqual([0, 1].map(() => [200, { deliveryId: booked.deliveryId, outreachCallId: booked.followUpId }]));
+    expect((await db.followUp.findUniqueOrThrow({ where: { id: booked.followUpId } })).showroomVisit).toBe('came');
+    expect(await db.auditLog.findMany({ where: { entity: 'task', entityId: booked.followUpId, action: 'task.showroom-visit' } })).toEqual([
+      expect.objectContaining({ actorKind: 'api-key', before: { showroomVisit: 'booked' }, after: { showroomVisit: 'came', visitedAt: now } }),
+    ]);
+    expect(await invitationToVisit()).toMatchObject({ numerator: 1, denominator: 1 });
+  });
+
+  it('counts nothing for a visit before the booking, one long after it, or a vehicle no invitation booked', async () => {
+    const store = (await seedStore(db)).store.id;
+    const booked = await outreachCall(store, { reached: true, satisfied: true, showroomVisit: 'booked' }, new Date(Date.now() - 10 * DAY));
+    expect((await visit(booked.deliveryId, new Date(Date.now() - 11 * DAY).toISOString())).json().outreachCallId).toBeNull();
+    const old = await outreachCall(store, { reached: true, satisfied: true, showroomVisit: 'booked' }, new Date(Date.now() - 90 * DAY));
+    expect((await visit(old.deliveryId, new Date().toISOString())).json().outreachCallId).toBeNull();
+    const noVisit = await outreachCall(store, { reached: true, satisfied: false });
+    expect((await visit(noVisit.deliveryId, new Date().toISOString())).json().outreachCallId).toBeNull();
+    const rows = await db.followUp.findMany({ where: { id: { in: [booked.followUpId, old.followUpId, noVisit.followUpId] } }, orderBy: { completedAt: 'asc' } });
+    expect(rows.map((r) => r.showroomVisit)).toEqual(['booked', 'booked', null]);
+  });
+
+  it('refuses a bad time naming visitedAt, staff (the DMS reports it) and another store\'s delivery', async () => {
+    const booked = await outreachCall(storeId, { reached: true, satisfied: true, showroomVisit: 'booked' });
+    for (const visitedAt of [new Date(Date.now() + DAY).toISOString(), new Date(Date.now() - 2_000 * DAY).toISOString(), 'yesterday']) {
+      const res = await visit(booked.deliveryId, visitedAt);
+      expect({ visitedAt, status: res.statusCode, fields: [...new Set(fieldsOf(res))] }).toEqual({ visitedAt, status: 400, fields: ['visitedAt'] });
+    }
+    expect((await visit(booked.deliveryId, new Date().toISOString(), 'cr1')).statusCode).toBe(403);
+    expect((await visit(booked.deliveryId, new Date().toISOString(), 'othercr')).statusCode).toBe(404);
+    expect((await db.followUp.findUniqueOrThrow({ where: { id: booked.followUpId } })).showroomVisit).toBe('booked');
+  });
+});

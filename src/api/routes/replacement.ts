@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Prisma } from '../../generated/prisma/client';
-import { CANDIDATE_STATUSES } from '../../domain/replacement';
+import { boundedDateTime } from '../../domain/dates';
+import { CANDIDATE_STATUSES, INVITATION_VISIT_DAYS } from '../../domain/replacement';
 import { ReplacementCriteriaSchema, ReplacementDecisionBodySchema } from '../../domain/replacement-criteria';
-import { membershipAt, storeIdsOf } from '../../services/access';
+import { can, deliveryWhere, membershipAt, storeIdsOf } from '../../services/access';
 import { auditActorOf, recordAudit } from '../../services/audit';
-import { criteriaOf, decideCandidate } from '../../services/replacement';
+import { criteriaOf, decideCandidate, recordShowroomVisit } from '../../services/replacement';
 import { actorOf, assertCan } from '../auth';
-import { ErrorBodySchema, HttpError, notFound } from '../errors';
+import { badRequest, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors';
 import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 
@@ -31,6 +32,9 @@ const CandidateSchema = z.object({
   caseId: z.string().nullable().describe('the data-fix case for the store\'s CR, when marked wrong_data'),
 });
 
+/** A little clock skew between the DMS and us is fine; a visit in the future is not. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 /** A pass no retry can turn into a call: a 409 of its own name, so a client tells it from someone else's decision. */
 const noCallPossible = (message: string) => new HttpError(409, 'NoCallPossible', message);
 
@@ -49,7 +53,8 @@ const view = (c: CandidateRow): z.infer<typeof CandidateSchema> => ({
 /**
  * Replacement-cycle outreach (I-1): the store's screening criteria (its morning run screens with
  * them), the screened candidates CR pre-screens (already replaced, no intent, wrong data, pass),
- * and a pass, which the vehicle's workflow turns into the consultant's outreach call.
+ * and a pass, which the vehicle's workflow turns into the consultant's outreach call; and the
+ * showroom visits the DMS reports, which turn an invitation that booked one into "came".
  */
 export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { db, temporal, config }) => {
   app.get('/v1/stores/:storeId/replacement-criteria', {
@@ -127,5 +132,28 @@ export const replacementRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { d
     if (result.kind === 'unavailable') throw new HttpError(503, 'Unavailable', 'passed, but the call could not be opened just now: send the same request again');
     req.log.info({ candidateId: candidate.id, storeId: candidate.storeId, decision: req.body.decision, actor: `${actor.kind}:${actor.id}` }, 'replacement candidate decided');
     return view(await db.replacementCandidate.findUniqueOrThrow({ where: { id: candidate.id }, include: CANDIDATE_INCLUDE }));
+  });
+
+  app.post('/v1/deliveries/:id/showroom-visits', {
+    schema: {
+      tags: ['replacement'],
+      summary: `A showroom visit the DMS reports: the vehicle's outreach call that booked it (closed within ${INVITATION_VISIT_DAYS} days before) counts as came for the invitation-to-visit KPI; `
+        + 'outreachCallId is null when no invitation booked this visit. The same report again changes nothing more',
+      params: z.object({ id: z.uuid() }),
+      body: z.strictObject({ visitedAt: boundedDateTime().describe('not in the future, not before the delivery') }),
+      response: { 200: z.object({ deliveryId: z.string(), outreachCallId: z.string().nullable() }), 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema },
+    },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const delivery = await db.delivery.findFirst({ where: { id: req.params.id, AND: [deliveryWhere(actor)] } });
+    if (!delivery) throw notFound(`delivery ${req.params.id}`);
+    // Staff record a visit on the call's outcome; this report is the DMS's, as its vehicle events are.
+    if (!can(actor, 'delivery.create', delivery.storeId)) throw forbidden('showroom visits come from the DMS');
+    const visitedAt = new Date(req.body.visitedAt);
+    if (visitedAt.getTime() > Date.now() + CLOCK_SKEW_MS) throw badRequest('visitedAt', 'must not be in the future');
+    if (visitedAt < delivery.deliveredAt) throw badRequest('visitedAt', `must not be before the delivery (${delivery.deliveredAt.toISOString()})`);
+    const { outreachCallId } = await recordShowroomVisit(db, { deliveryId: delivery.id, visitedAt, auditActor: auditActorOf(actor) });
+    req.log.info({ deliveryId: delivery.id, storeId: delivery.storeId, outreachCallId, actor: `${actor.kind}:${actor.id}` }, 'showroom visit reported');
+    return { deliveryId: delivery.id, outreachCallId };
   });
 };
