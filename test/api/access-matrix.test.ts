@@ -228,6 +228,8 @@ const PROBES: [string, Probe][] = [
   ['import upload', status('POST', '/v1/imports?storeId=st-a')],
   ['vehicle event own', status('POST', () => `/v1/deliveries/${ids.d1}/vehicle-events`, { kind: 'odometer', get readAt() { return new Date().toISOString(); }, km: 1200 })],
   ['vehicle event other-store', status('POST', () => `/v1/deliveries/${ids.d4}/vehicle-events`, { kind: 'odometer', get readAt() { return new Date().toISOString(); }, km: 1200 })],
+  ['showroom visit own', status('POST', () => `/v1/deliveries/${ids.d1}/showroom-visits`, { get visitedAt() { return new Date().toISOString(); } })],
+  ['showroom visit other-store', status('POST', () => `/v1/deliveries/${ids.d4}/showroom-visits`, { get visitedAt() { return new Date().toISOString(); } })],
   ['replacement criteria read', status('GET', '/v1/stores/st-a/replacement-criteria')],
   ['replacement criteria edit', status('PUT', '/v1/stores/st-a/replacement-criteria', {
     enabled: true, screeningWeekday: 1, minAgeMonths: 36, maxAgeMonths: 60, models: [], lastServiceWithinMonths: null, minMileageKm: null, callWindowDays: 7,
@@ -332,6 +334,8 @@ import other-store            404         404         404         404         40
 import upload                 403         403         403         403         403         401         400
 vehicle event own             403         403         403         403         403         401         200
 vehicle event other-store     404         404         404         404         404         401         404
+showroom visit own            403         403         403         403         403         401         200
+showroom visit other-store    404         404         404         404         404         401         404
 replacement criteria read     403         403         200         200         200         401         403
 replacement criteria edit     403         403         403         200         200         401         403
 replacement candidates        403         403         200         200         200         401         403
