@@ -6,7 +6,6 @@ import 'dayjs/locale/zh-cn';
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { api, problem } from './api/client';
 import { type Lang, LangContext, useT, WORDS } from './i18n';
-import { prefetchInbox } from './inbox';
 import { SessionContext, type Me } from './session';
 
 /** Pages load on first visit: the sign-in and the inbox stay small, ECharts comes with the dashboard only. */
@@ -19,13 +18,8 @@ const pages = {
   replacement: lazy(() => import('./pages/Replacement')),
 };
 type Page = keyof typeof pages;
-// Most visits open the inbox: fetch its code while the session is being checked, and check the
-// session with the script's start rather than after React's first render.
+// Most visits open the inbox: fetch its code while the session is being checked (main.tsx).
 void import('./pages/Tasks');
-let sessionCheck: ReturnType<typeof checkSession> | undefined = checkSession();
-function checkSession() {
-  return api.GET('/v1/auth/me');
-}
 
 const MANAGERS = ['manager', 'general_manager'];
 const DESK = ['cr_specialist', ...MANAGERS];
@@ -45,7 +39,8 @@ function useRoute(): [Page, string | undefined] {
   return route;
 }
 
-export function App() {
+/** `me`: the session the page opened with (null: signed out), known before the first render. */
+export function App({ me }: { me: Me | null }) {
   const [lang, setLangState] = useState<Lang>(() => (localStorage.getItem('huifang.lang') === 'en' ? 'en' : 'zh'));
   const setLang = useCallback((l: Lang) => {
     localStorage.setItem('huifang.lang', l);
@@ -65,31 +60,25 @@ export function App() {
         colorError: '#cf1322', colorErrorHover: '#a8071a', colorErrorActive: '#820014',
       } }}>
         <AntApp>
-          <Shell />
+          <Shell initial={me} />
         </AntApp>
       </ConfigProvider>
     </LangContext.Provider>
   );
 }
 
-function Shell() {
+function Shell({ initial }: { initial: Me | null }) {
   const { t, lang, setLang } = useT();
-  const [me, setMe] = useState<Me | null | undefined>(undefined);
-  const [storeId, setStoreId] = useState<string>();
+  const [me, setMe] = useState(initial);
+  const [storeId, setStoreId] = useState(initial?.memberships[0]?.storeId);
   const [page, id] = useRoute();
+  // After a sign-in: who signed in, and their first store unless one is chosen already.
   const load = useCallback(async () => {
-    const initial = sessionCheck;
-    sessionCheck = undefined;
-    const { data } = await (initial ?? checkSession());
-    const first = data?.memberships[0]?.storeId;
-    // A first load that opens the inbox asks for its tasks now, while the page renders.
-    if (initial && first && ['', 'tasks'].includes(window.location.hash.replace(/^#\/?/, ''))) prefetchInbox(first);
+    const { data } = await api.GET('/v1/auth/me');
     setMe(data ?? null);
-    setStoreId((s) => s ?? first);
+    setStoreId((s) => s ?? data?.memberships[0]?.storeId);
   }, []);
-  useEffect(() => void load(), [load]);
 
-  if (me === undefined) return <Spin fullscreen />;
   if (me === null) return <SignIn onDone={load} />;
   const roles = me.memberships.filter((m) => m.storeId === storeId).map((m) => m.role);
   const menu = [

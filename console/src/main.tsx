@@ -4,5 +4,8 @@
 import 'antd/dist/antd.css';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { openingSession } from './session';
 
-createRoot(document.getElementById('root')!).render(<App />);
+// The first render waits for the session (asked for by index.html before the scripts loaded, so
+// usually answered already): the page renders once, with no spinner to render and replace.
+createRoot(document.getElementById('root')!).render(<App me={await openingSession} />);
