@@ -302,6 +302,8 @@ function families(w: World): Record<string, fc.Arbitrary<Omit<FuzzRequest, 'fami
       .map(([s, q]) => ({ method: 'GET', path: `/v1/stores/${s}/replacement-candidates${q}` })),
     'POST /v1/replacement-candidates/:id/decision': fc.tuple(segment(fc.oneof(fc.uuid(), nastyString)), mutated({ decision: 'no_intent', note: '客户暂无换购计划' }))
       .map(([c, body]) => ({ method: 'POST', path: `/v1/replacement-candidates/${c}/decision`, body })),
+    'POST /v1/deliveries/:id/showroom-visits': fc.tuple(segment(id(a.deliveryIds, b.deliveryIds)), mutated(() => ({ visitedAt: new Date().toISOString() })))
+      .map(([d, body]) => ({ method: 'POST', path: `/v1/deliveries/${d}/showroom-visits`, body })),
     // Six parameters, as for the tasks: with more, hardly a request is valid in every one.
     'GET /v1/cases': query({
       storeId, status: fc.constantFrom('open', 'resolved', 'closed', 'all'), assigneeId: staffId, overdue: fc.constantFrom('true', 'false'),
