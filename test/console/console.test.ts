@@ -328,6 +328,23 @@ test('a consultant cannot open another consultant\'s task', async () => {
   });
 });
 
+test('a signed-in first load asks for the session and the inbox once, as index.html asked before the scripts ran', async () => {
+  const page = await signedIn('s-03');
+  await step(page, 'first-load-requests', async () => {
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/v1/')) asked.push(new URL(r.url()).pathname);
+    });
+    await page.reload();
+    // The inbox shown and loaded: by then the page has made every request of its first view.
+    await page.getByRole('heading', { name: '我的任务' }).waitFor();
+    await page.locator('.ant-table-tbody').waitFor();
+    await page.locator('.ant-spin-spinning').waitFor({ state: 'detached' });
+    // A second request would mean the app asked again: index.html's URL and the inbox's drifted apart.
+    expect(asked.sort()).toEqual(['/v1/auth/me', '/v1/tasks']);
+  });
+});
+
 test('on a phone, the manager reads the dashboard without sideways scrolling; the sign-in page passes axe', async () => {
   const page = await signedIn('s-04', PHONE);
   await step(page, 'phone', async () => {
