@@ -73,7 +73,9 @@ const en: Words = {
   decisionHints: { pass: 'Pass to the sales consultant, who gets an outreach call to invite the customer.', no_intent: 'No intent to replace now: screened again next cycle.', already_replaced: 'Already replaced: this vehicle is not screened again.', wrong_data: 'Wrong data: a data-fix case goes to CR.' },
 };
 export const WORDS = { zh, en };
-const CODES: Record<keyof typeof WORDS, Record<string, string>> = { zh: zhCodes, en: {} };
+/** English shows a code itself; the replacement decisions read as words. */
+const enCodes: Record<string, string> = { no_intent: 'no intent', already_replaced: 'already replaced', wrong_data: 'wrong data' };
+const CODES: Record<keyof typeof WORDS, Record<string, string>> = { zh: zhCodes, en: enCodes };
 export type Lang = keyof typeof WORDS;
 export const LangContext = createContext<{ lang: Lang; t: Words; setLang: (l: Lang) => void }>({ lang: 'zh', t: zh, setLang: () => undefined });
 export const useT = () => {
