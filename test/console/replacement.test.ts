@@ -192,10 +192,17 @@ test('a pass the vehicle workflow refuses for good: the 409 says so, nothing is 
   expect(await db.replacementCandidate.findUniqueOrThrow({ where: { id: c.id } })).toMatchObject({ status: 'pending', decidedById: null });
 });
 
-test('an outage while passing: the 503 says the pass stands, and the retry opens the one call', async () => {
+test('no answer at all asks for a repeat; an outage while passing: the 503 says the pass stands, and the retry opens the one call', async () => {
   const c = await candidate(90_000);
   const page = await signedIn('manager');
   await openList(page, c.vin);
+  await step(page, 'replacement-no-answer', async () => {
+    // The network fails before the API is reached: unknown whether anything was recorded, so send it again.
+    await page.route('**/decision', (route) => route.abort('connectionfailed'), { times: 1 });
+    await decide(page, c.vin, '转顾问邀约');
+    await page.getByRole('alert').filter({ hasText: '系统暂时不可用，请稍后重新提交' }).waitFor();
+    expect((await db.replacementCandidate.findUniqueOrThrow({ where: { id: c.id } })).status).toBe('pending');
+  });
   await step(page, 'replacement-outage', async () => {
     workflows.failNextUpdate();
     await decide(page, c.vin, '转顾问邀约');

@@ -54,9 +54,10 @@ export default function Replacement() {
 
   const decide = async (candidate: Candidate, decision: Decision, text: string) => {
     setBusy(true);
+    // No answer at all (the network, the server down; status 0): whether it was recorded is unknown, and a repeat records nothing twice.
     const { data, error: failed, response } = await api.POST('/v1/replacement-candidates/{id}/decision', {
       params: { path: { id: candidate.id } }, body: { decision, ...(text.trim() && { note: text.trim() }) },
-    });
+    }).catch(() => ({ data: undefined, error: undefined, response: { status: 0 } }));
     setBusy(false);
     setDeciding(undefined);
     setNote('');
@@ -70,7 +71,7 @@ export default function Replacement() {
       setNotice({ type: 'warning', title: `${label}: ${t.alreadyDecided}` });
     } else if (response.status === 503 && decision === 'pass') {
       setNotice({ type: 'error', title: `${label}: ${t.passOutage}`, retry: () => void decide(candidate, decision, text) });
-    } else if (response.status === 503) {
+    } else if (response.status === 503 || response.status === 0) {
       setNotice({ type: 'error', title: `${label}: ${t.outage}` });
     } else {
       setNotice({ type: 'error', title: `${label}: ${problem(failed)}` });
