@@ -1,4 +1,6 @@
 import type { Db } from '../db/client';
+import { readRows } from '../db/raw';
+import { Prisma } from '../generated/prisma/client';
 import { smsSegments } from '../domain/sms-segments';
 
 /**
@@ -63,16 +65,16 @@ export function createSendPace(db: Db, { key, perSecond, counts, maxWaitMs }: Se
       const seconds = cost / perSecond;
       // The database's clock for every worker, so skewed worker clocks cannot crowd the slots.
       // Under the row lock READ COMMITTED re-reads "nextFreeAt", so two reservations never share a slot.
-      const booked = await db.$queryRaw<{ waitMs: number }[]>`
+      const booked = await readRows<{ waitMs: number }>(db, Prisma.sql`
         UPDATE "SendPace" SET "nextFreeAt" = GREATEST("nextFreeAt", now()) + make_interval(secs => ${seconds}::float8)
         WHERE "key" = ${key}
           AND GREATEST("nextFreeAt", now()) <= LEAST(${latest}::timestamptz, now() + make_interval(secs => ${maxWaitMs / 1000}::float8))
-        RETURNING (extract(epoch FROM "nextFreeAt" - now()) * 1000 - ${seconds * 1000}::float8)::float8 AS "waitMs"`;
+        RETURNING (extract(epoch FROM "nextFreeAt" - now()) * 1000 - ${seconds * 1000}::float8)::float8 AS "waitMs"`, { prepared: 'pace-reserve' });
       if (booked.length > 0) return { status: 'slot', waitMs: Math.max(0, booked[0].waitMs) };
-      const [{ freeInMs, pastLatest }] = await db.$queryRaw<{ freeInMs: number; pastLatest: boolean }[]>`
+      const [{ freeInMs, pastLatest }] = await readRows<{ freeInMs: number; pastLatest: boolean }>(db, Prisma.sql`
         SELECT (extract(epoch FROM GREATEST("nextFreeAt", now()) - now()) * 1000)::float8 AS "freeInMs",
                coalesce(GREATEST("nextFreeAt", now()) > ${latest}::timestamptz, false) AS "pastLatest"
-        FROM "SendPace" WHERE "key" = ${key}`;
+        FROM "SendPace" WHERE "key" = ${key}`, { prepared: 'pace-free-at' });
       if (pastLatest) return { status: 'past-latest' };
       return { status: 'booked', retryInMs: Math.max(1, freeInMs - maxWaitMs / 2) };
     },

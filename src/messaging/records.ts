@@ -4,7 +4,8 @@
  */
 import type { Db } from '../db/client';
 import { type Channel, ConsentSource, type Purpose, PURPOSES } from '../domain/consent';
-import type { Prisma } from '../generated/prisma/client';
+import { readRows } from '../db/raw';
+import { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../logger';
 import { auditActorOfLabel, recordAudit } from '../services/audit';
 import { type CaseWorkflows, type OpenedCase, startCaseWorkflow, writeCaseRow } from '../services/cases';
@@ -87,7 +88,9 @@ export async function applyDeliveryReceipt(db: Db, receipt: DeliveryReceipt, log
 
 /** Applies the receipts kept for a provider ID before a message carried it; the send calls it once it records the ID. */
 export async function applyPendingReceipts(db: Db, providerId: string, log: Log, cases: CaseWorkflows): Promise<ReceiptResult | null> {
-  const pending = await db.pendingReceipt.findMany({ where: { providerId } });
+  // On every send (receipts rarely wait for one): a prepared read, not a compiled Prisma query.
+  const pending = await readRows<{ status: string; errorCode: string | null }>(db, Prisma.sql`
+    SELECT "status", "errorCode" FROM "PendingReceipt" WHERE "providerId" = ${providerId}`, { prepared: 'pending-receipts' });
   let last: ReceiptResult | null = null;
   for (const { status, errorCode } of pending) {
     last = (await applyToMessage(db, { providerId, status: status as MessageStatus, ...(errorCode && { errorCode }) }, log, cases)) ?? last;
