@@ -178,10 +178,10 @@ export async function recordDelivery(
 ): Promise<RecordedDelivery> {
   const { db } = deps;
   // The store and its current plan version in one statement (a version's steps are remembered).
-  const [store] = await db.$queryRaw<(StoreFacts & { planId: string | null })[]>`
+  const [store] = await readRows<StoreFacts & { planId: string | null }>(db, Prisma.sql`
     SELECT s.id, s."timeZone", s."yearsPlan",
            (SELECT p.id::text FROM "ContactPlan" p WHERE p."storeId" = s.id ORDER BY p.version DESC LIMIT 1) AS "planId"
-    FROM "Store" s WHERE s.id = ${input.storeId}`;
+    FROM "Store" s WHERE s.id = ${input.storeId}`, { prepared: 'delivery-store' });
   if (!store) throw badRequest('storeId', `unknown store ${input.storeId}`);
   if (!store.planId) throw notFound(`contact plan of store ${store.id}`);
   const plan = await planVersion(db, store.planId);
