@@ -109,9 +109,9 @@ export default function Replacement() {
           { title: t.customer, render: (_, c) => <span>{c.customer.name}<br /><Typography.Text type="secondary">{c.customer.phone ? maskedPhone(c.customer.phone) : '—'}</Typography.Text></span> },
           { title: t.vehicleAge, render: (_, c) => age(c.facts.ageMonths), onCell: nowrap },
           { title: t.mileage, render: (_, c) => (c.facts.forecastKm === null ? t.noReading : `${c.facts.forecastKm.toLocaleString()} km`), onCell: nowrap },
-          { title: t.lastService, render: (_, c) => c.facts.lastServiceOn ?? t.noService },
+          { title: t.lastService, render: (_, c) => c.facts.lastServiceOn ?? t.noService, onCell: nowrap },
           { title: t.why, render: (_, c) => <Space size={[4, 4]} wrap>{why(c).map((r) => <Tag key={r}>{r}</Tag>)}</Space> },
-          { title: t.consultantColumn, render: (_, c) => (c.consultant.active ? c.consultant.name : `${c.consultant.name} (${t.left})`) },
+          { title: t.consultantColumn, render: (_, c) => (c.consultant.active ? c.consultant.name : `${c.consultant.name} (${t.left})`), onCell: nowrap },
           { title: t.screenedAt, render: (_, c) => when(c.screenedAt), onCell: nowrap },
           status === 'pending'
             ? { title: t.decision, render: (_, c) => (
