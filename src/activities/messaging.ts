@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { ContactWindowSchema } from '../domain/contact-window';
@@ -83,6 +84,8 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
     return null;
   }
 
+  const messageByKey = (key: string) => readRows<Message>(db, Prisma.sql`SELECT * FROM "Message" WHERE "idempotencyKey" = ${key}`, { prepared: 'message-by-key' });
+
   /**
    * The delivery with all a send reads of it, in one statement: customer, store, consultant,
    * vehicle, the store's own templates and the customer's consents on the channel. Null when
@@ -147,7 +150,7 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
      * statements (src/db/raw.ts), as Prisma compiled each query anew (22 ms of CPU a send, now 7).
      */
     async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
-      const [existing] = await readRows<Message>(db, Prisma.sql`SELECT * FROM "Message" WHERE "idempotencyKey" = ${input.idempotencyKey}`, { prepared: 'message-by-key' });
+      const [existing] = await messageByKey(input.idempotencyKey);
       if (existing && SETTLED.has(existing.status)) {
         return { messageId: existing.id, status: existing.status as SendMessageResult['status'], ...(existing.errorReason && { reason: existing.errorReason }) };
       }
@@ -178,17 +181,14 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
       }
 
       const transport = input.channel === 'sms' ? deps.sms : deps.email;
-      let message = existing ?? await db.message.create({
-        data: {
-          idempotencyKey: input.idempotencyKey, storeId: store.id, customerId: customer.id, deliveryId: delivery.id,
-          followUpId: input.followUpId, channel: input.channel, purpose, templateKey: template.key,
-          locale: template.locale, transport: transport.name, toAddress: to, subject: rendered.subject, body: rendered.body,
-        },
-      }).catch((err: unknown) => {
-        // An attempt running at the same time wrote it first: that row is this message.
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return db.message.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey } });
-        throw err;
-      });
+      const created = existing ? [] : await readRows<Message>(db, Prisma.sql`
+        INSERT INTO "Message" ("id", "idempotencyKey", "storeId", "customerId", "deliveryId", "followUpId", "channel", "purpose", "templateKey",
+          "locale", "transport", "toAddress", "subject", "body", "updatedAt")
+        VALUES (${randomUUID()}::uuid, ${input.idempotencyKey}, ${store.id}, ${customer.id}::uuid, ${delivery.id}::uuid, ${input.followUpId ?? null}::uuid,
+          ${input.channel}, ${purpose}, ${template.key}, ${template.locale}, ${transport.name}, ${to}, ${rendered.subject ?? null}, ${rendered.body}, ${new Date()})
+        ON CONFLICT ("idempotencyKey") DO NOTHING RETURNING *`, { prepared: 'message-create' });
+      // None created: an attempt running at the same time wrote it first, and that row is this message.
+      let message = existing ?? created[0] ?? (await messageByKey(input.idempotencyKey))[0];
       const log = { messageId: message.id, deliveryId: delivery.id, transport: transport.name, template: template.key };
 
       if (message.status === 'sending' && !message.providerId) {
