@@ -87,16 +87,22 @@ export async function inTransaction<T>(db: Db, work: (query: TxQuery) => Promise
     throw unreachable(err) ? new DatabaseUnreachable(err) : err;
   });
   let broken: Error | undefined;
+  // A connection lost between two statements errors the client, which nobody else listens to while it is lent:
+  // unheard, that would end the process; heard, the next statement fails and the connection is dropped.
+  const lost = (err: Error) => void (broken = err);
+  client.on('error', lost);
   try {
     await control('BEGIN');
     const result = await work(query);
     await control('COMMIT');
     return result;
   } catch (err) {
+    const lostMeanwhile = broken;
     // A connection that cannot even roll back is dropped, not lent again.
     await client.query('ROLLBACK').catch((e: unknown) => void (broken = e as Error));
-    throw err;
+    throw lostMeanwhile ? new DatabaseUnreachable(lostMeanwhile) : err;
   } finally {
+    client.removeListener('error', lost);
     client.release(broken);
   }
 }

@@ -1,8 +1,8 @@
 import { unavailableDependency } from '../../src/api/errors';
 import { createDb } from '../../src/db/client';
-import { DatabaseUnreachable, readRows } from '../../src/db/raw';
+import { DatabaseUnreachable, inTransaction, readRows } from '../../src/db/raw';
 import { Prisma } from '../../src/generated/prisma/client';
-import { createTestDatabase } from '../helpers/db';
+import { adminQuery, createTestDatabase } from '../helpers/db';
 
 /* The hot reads that bypass Prisma (src/db/raw.ts): the same rows, and outages still read as 503s. */
 
@@ -48,5 +48,36 @@ describe('readRows', () => {
     } finally {
       await slow.$disconnect();
     }
+  });
+});
+
+describe('inTransaction', () => {
+  beforeAll(async () => {
+    await adminQuery(t.url, 'CREATE TABLE tx_probe (k text PRIMARY KEY)');
+  });
+  const keys = async () => (await readRows<{ k: string }>(t.db, Prisma.sql`SELECT k FROM tx_probe ORDER BY k`)).map((r) => r.k);
+
+  it('commits what its work wrote, and nothing of work that threw', async () => {
+    await inTransaction(t.db, (q) => q(Prisma.sql`INSERT INTO tx_probe VALUES (${'kept'})`));
+    const refused = new Error('refused after a write');
+    expect(await failureOf(inTransaction(t.db, async (q) => {
+      await q(Prisma.sql`INSERT INTO tx_probe VALUES (${'rolled-back'})`);
+      throw refused;
+    }))).toBe(refused);
+    // A unique violation is the driver's error as it is (the delivery's writer tries again on it).
+    expect(await failureOf(inTransaction(t.db, (q) => q(Prisma.sql`INSERT INTO tx_probe VALUES (${'kept'})`)))).toMatchObject({ code: '23505' });
+    expect(await keys()).toEqual(['kept']);
+  });
+
+  it('a connection lost between two statements fails the work as PostgreSQL unavailable, writes nothing, and the pool goes on', async () => {
+    const err = await failureOf(inTransaction(t.db, async (q) => {
+      await q(Prisma.sql`INSERT INTO tx_probe VALUES (${'lost'})`);
+      const [{ pid }] = await q<{ pid: number }>(Prisma.sql`SELECT pg_backend_pid() AS pid`);
+      await adminQuery(t.url, `SELECT pg_terminate_backend(${pid})`);
+      await q(Prisma.sql`SELECT 1`);
+    }));
+    expect(unavailableDependency(err)).toBe('postgresql');
+    expect(await keys()).toEqual(['kept']);
+    expect(await inTransaction(t.db, (q) => q(Prisma.sql`SELECT 1 AS one`))).toEqual([{ one: 1 }]);
   });
 });
