@@ -19,7 +19,8 @@ import { launch, SCREENSHOTS_DIR, seriousViolations, step } from './browser';
  * The staff console in Debian's Chromium, against the API in process with a test database, the
  * Temporal dev server and a worker running the real workflows: a CR specialist signs in, works
  * the inbox and records a dissatisfied day-7 survey, which opens a case on the case desk; the
- * manager's dashboard shows the satisfaction KPI move and drills to the row; a consultant cannot
+ * manager's dashboard shows the satisfaction KPI move and drills to the row (and a general manager
+ * of two stores, the trend by store: a line each, a store's point opening its rows); a consultant cannot
  * open a colleague's task nor the store settings, which a manager edits (opening hours, a holiday,
  * a staff member, the API's field error on its field); every page passes axe-core without serious violations. The steps
  * share the store and run in order. A failed step leaves its screenshot in test-results/console/.
@@ -45,8 +46,8 @@ const contexts: BrowserContext[] = [];
 /** What the steps share. */
 const world = {} as { key: string; staff: Record<string, string>; surveyTaskId: string; surveyOverdue: boolean; colleagueTaskId: string; satisfactionBefore: string };
 
-async function call(method: string, url: string, body?: unknown) {
-  const res = await api.request(method, url, { body: body as object, headers: { authorization: `Bearer ${world.key}` } });
+async function call(method: string, url: string, body?: unknown, key = world.key) {
+  const res = await api.request(method, url, { body: body as object, headers: { authorization: `Bearer ${key}` } });
   if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
   return res.json();
 }
@@ -357,3 +358,25 @@ test('on a phone, the manager reads the dashboard without sideways scrolling; th
   });
 });
 
+test('a general manager of two stores sees the trend by store, a line each; a store\'s point opens that store\'s rows', async () => {
+  const other = 'console-store-2';
+  await createStore(db, { id: other, name: '汇方汽车浦西店', timeZone: ZONE, serviceHotline: '400-800-1234' }, 'test');
+  const person = { name: '郑强', role: 'general_manager', email: 'g-01@console.example' };
+  const here = await call('PUT', `/v1/stores/${STORE}/staff/G-01`, person);
+  const there = await call('PUT', `/v1/stores/${other}/staff/G-01`, person, await adminKey(db, other));
+  await createLogin(db, 'g-01', PASSWORD, [here.id, there.id]);
+  const page = await signedIn('g-01');
+  await step(page, 'group-trend-by-store', async () => {
+    await page.goto(`${api.baseUrl}/console/#/dashboard`);
+    const line = (store: string) => page.getByRole('row').filter({ has: page.getByRole('cell', { name: store, exact: true }) });
+    // This week's satisfaction in this store holds the dissatisfied survey; the other store has no answers yet.
+    await line(STORE).getByRole('button').last().waitFor();
+    await line(other).waitFor();
+    expect(await line(other).getByRole('button').count()).toBe(0);
+    await expectAccessible(page, 'group trend');
+    await line(STORE).getByRole('button').last().click();
+    const drawer = page.getByRole('dialog');
+    await drawer.getByRole('row').filter({ hasText: world.surveyTaskId.slice(0, 8) }).waitFor();
+    expect(await drawer.getByRole('link', { name: world.surveyTaskId.slice(0, 8) }).count()).toBe(1);
+  });
+});
