@@ -1,10 +1,10 @@
-import { App as AntApp, Button, ConfigProvider, Form, Input, Layout, Menu, Result, Select, Space, Spin, Typography } from 'antd';
+import { App as AntApp, Button, ConfigProvider, Layout, Menu, Result, Select, Space, Spin, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
 import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
-import { api, problem } from './api/client';
+import { api } from './api/client';
 import { type Lang, LangContext, useT, WORDS } from './i18n';
 import { SessionContext, type Me } from './session';
 
@@ -18,6 +18,8 @@ const pages = {
   replacement: lazy(() => import('./pages/Replacement')),
 };
 type Page = keyof typeof pages;
+/** The sign-in form (and Ant Design's forms with it) loads only when someone is signed out: most loads are signed in. */
+const SignIn = lazy(() => import('./SignIn'));
 // Most visits open the inbox: fetch its code while the session is being checked (main.tsx).
 void import('./pages/Tasks');
 
@@ -79,7 +81,7 @@ function Shell({ initial }: { initial: Me | null }) {
     setStoreId((s) => s ?? data?.memberships[0]?.storeId);
   }, []);
 
-  if (me === null) return <SignIn onDone={load} />;
+  if (me === null) return <Suspense fallback={<Spin fullscreen />}><SignIn onDone={load} /></Suspense>;
   const roles = me.memberships.filter((m) => m.storeId === storeId).map((m) => m.role);
   const menu = [
     { key: 'tasks', label: t.tasks },
@@ -121,32 +123,5 @@ function Shell({ initial }: { initial: Me | null }) {
         </Layout.Content>
       </Layout>
     </SessionContext.Provider>
-  );
-}
-
-function SignIn({ onDone }: { onDone: () => void }) {
-  const { t, lang, setLang } = useT();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (values: { login: string; password: string }) => {
-    setBusy(true);
-    const { error: failed } = await api.POST('/v1/auth/sign-in', { body: { ...values, session: 'cookie' } });
-    setBusy(false);
-    if (failed) setError(failed.error === 'Unauthorized' ? t.wrongLogin : problem(failed));
-    else onDone();
-  };
-  return (
-    <main style={{ maxWidth: 360, margin: '12vh auto', padding: 16 }}>
-      <Typography.Title level={1} style={{ fontSize: 24 }}>{t.title}</Typography.Title>
-      <Form layout="vertical" onFinish={submit} requiredMark={false}>
-        <Form.Item label={t.login} name="login" rules={[{ required: true }]}><Input autoComplete="username" /></Form.Item>
-        <Form.Item label={t.password} name="password" rules={[{ required: true }]}><Input.Password autoComplete="current-password" /></Form.Item>
-        {error && <Result status="warning" title={error} style={{ padding: 8 }} />}
-        <Space>
-          <Button type="primary" htmlType="submit" loading={busy}>{t.signIn}</Button>
-          <Button onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}>{t.language}</Button>
-        </Space>
-      </Form>
-    </main>
   );
 }
