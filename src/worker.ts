@@ -81,11 +81,6 @@ async function main(): Promise<void> {
     // bundle, luxon's empty caches included. These modules hold no state of any one workflow: loaded
     // once and shared (frozen) by all, their time-zone caches stay warm (a replay ~20% cheaper).
     bundlerOptions: { preloadModules: WORKFLOW_SHARED_MODULES.map((m) => require.resolve(m)) },
-    // A morning burst queues minutes of workflow tasks on each worker's sticky queue: timed out after
-    // the default 10 s, 87% of them were queued again on the normal queue, one more round at the
-    // server each (bench/burst.ts), for other workers just as busy. The cost: tasks already queued
-    // for a worker that crashes wait this long (new ones go to the normal queue once it stops polling).
-    stickyQueueScheduleToStartTimeout: '5 minutes',
     interceptors: { activity: activityInterceptors, workflowModules: traced?.workflowModules ?? [] },
     ...(traced && { sinks: traced.sinks }),
     // All of them, sendMessage included: workflows started before v6 still send on this queue.
