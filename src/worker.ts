@@ -9,6 +9,7 @@ import { createLogger, Logger } from './logger';
 import { businessMetricsInterceptor } from './metrics';
 import { createTransports } from './messaging';
 import { createSendPace, SEND_PACE_MAX_WAIT_MS } from './messaging/pace';
+import { workflowBundlerOptions } from './temporal/bundle';
 import { temporalConnectionOptions } from './temporal/connection';
 import { startTracing, workerTracing } from './tracing';
 import { messagingTaskQueue } from './workflows/contract';
@@ -43,9 +44,6 @@ function installRuntime(logger: Logger, metricsAddress: string | undefined): voi
 
 const SCHEDULE_SYNC_INTERVAL_MS = 15 * 60_000;
 
-/** The workflow bundle's pure modules (no state of any one workflow; see bundlerOptions below). */
-const WORKFLOW_SHARED_MODULES = ['luxon', './domain/local-time', './domain/schedule', './domain/years', './domain/lifecycle', './domain/replacement'];
-
 /**
  * The Temporal worker: runs the workflows and the activities (all I/O) on the main task queue, and
  * the customer messages on the messaging task queue beside it, paced for the provider.
@@ -77,10 +75,7 @@ async function main(): Promise<void> {
     // The SDK's default cache (thousands of workflows) is sized for short workflows; ours sleep for
     // days, and holding them all grew one worker past 4 GB at 2,000 vehicles (bench/idle.ts).
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
-    // A sleeping workflow woken outside the cache is replayed in a fresh copy of every module of the
-    // bundle, luxon's empty caches included. These modules hold no state of any one workflow: loaded
-    // once and shared (frozen) by all, their time-zone caches stay warm (a replay ~20% cheaper).
-    bundlerOptions: { preloadModules: WORKFLOW_SHARED_MODULES.map((m) => require.resolve(m)) },
+    bundlerOptions: workflowBundlerOptions(),
     interceptors: { activity: activityInterceptors, workflowModules: traced?.workflowModules ?? [] },
     ...(traced && { sinks: traced.sinks }),
     // All of them, sendMessage included: workflows started before v6 still send on this queue.

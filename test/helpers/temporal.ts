@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, WorkflowBundle } from '@temporalio/worker';
+import { workflowBundlerOptions } from '../../src/temporal/bundle';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/connection';
 import { temporalBinaries } from '../../src/temporal/toolchain';
 import { messagingTaskQueue } from '../../src/workflows/contract';
@@ -33,7 +34,7 @@ export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
 
 let bundle: Promise<WorkflowBundle> | undefined;
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN'), ...workflowBundlerOptions() });
   return bundle;
 }
 
