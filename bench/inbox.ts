@@ -41,7 +41,8 @@ export async function runInbox(args: BenchArgs): Promise<{ rows: Row[]; details:
     const cpuBefore = cpuSnapshot(bs);
     const inbox: LoadResult = await runLoad({ url, paths, headers, rate, duration, seed: args.seed, connections: 64 });
     // What each request costs the API (and PostgreSQL): the figure to read on a machine shared with other work.
-    const cpu = cpuPerItem(cpuBefore, cpuSnapshot(bs), inbox.requests);
+    // The load generator runs on the same cores: its own CPU per request is printed beside the servers'.
+    const cpu = `${cpuPerItem(cpuBefore, cpuSnapshot(bs), inbox.requests)}, load generator ${fmt(inbox.cpuMsPerRequest ?? NaN, 2)}`;
     log(`inbox: p50 ${ms(inbox.p50)} p99 ${ms(inbox.p99)} max ${ms(inbox.max)} at ${fmt(inbox.rps)}/s; /health p99 ${ms(floor.p99)}; generator lag p99 ${ms(inbox.lagP99)}; CPU ms per request: ${cpu}`);
     const failed = inbox.non2xx + inbox.errors;
     const rows: Row[] = [

@@ -54,5 +54,7 @@ export interface LoadResult {
   timeouts: number;
   /** how late the generator sent its requests (p99, ms) */
   lagP99: number;
+  /** the generator's own CPU per request (ms), where it measures it: it shares the machine's cores */
+  cpuMsPerRequest?: number;
 }
 
