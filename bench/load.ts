@@ -98,7 +98,7 @@ class Connection {
         this.head = head;
         return;
       }
-      const text = head.latin1Slice(0, end);
+      const text = head.toString('latin1', 0, end);
       this.status = Number(text.slice(9, 12));
       const length = /\r\ncontent-length: *(\d+)/i.exec(text);
       const body = head.subarray(end + 4);
@@ -124,7 +124,7 @@ class Connection {
     for (;;) {
       const lineEnd = body.indexOf('\r\n', this.chunkAt);
       if (lineEnd < 0) return;
-      const size = parseInt(body.latin1Slice(this.chunkAt, lineEnd), 16);
+      const size = parseInt(body.toString('latin1', this.chunkAt, lineEnd), 16);
       if (body.length < lineEnd + 2 + size + 2) return;
       if (size === 0) return this.finish(this.status);
       this.chunkAt = lineEnd + 2 + size + 2;
