@@ -184,6 +184,8 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     // One statement with its joins (Prisma's include would be four queries, each compiled anew):
     // the inbox is the busiest read of the API, so it goes straight to the pool as a prepared
     // statement (src/db/raw.ts). Indexes: (assigneeId, status, dueEnd), (storeId, status, dueEnd).
+    // The page is cut before the joins: sorting on (dueEnd, id) above them joined every task of the
+    // page's last dueEnd (tasks share due times), ~62 rows for 51 at 10^5 open tasks.
     const conditions = [
       Prisma.sql`f.kind = 'call'`,
       taskSql(actor),
@@ -201,13 +203,13 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
              f.reached, f.satisfied, f.csat, f.nps, f."promisesKept", f.complaint, f.note, f."completedAt", f."completedById"::text AS "completedById",
              c.id::text AS "customerId", c.name AS "customerName", c.phone AS "customerPhone", c."contactWindowStart", c."contactWindowEnd",
              v.vin, v.model
-      FROM "FollowUp" f
+      FROM (
+        SELECT * FROM "FollowUp" f WHERE ${Prisma.join(conditions, ' AND ')} ORDER BY f."dueEnd", f.id LIMIT ${q.limit + 1}::int
+      ) f
       JOIN "Delivery" d ON d.id = f."deliveryId"
       JOIN "Customer" c ON c.id = d."customerId"
       JOIN "Vehicle" v ON v.id = d."vehicleId"
-      WHERE ${Prisma.join(conditions, ' AND ')}
-      ORDER BY f."dueEnd", f.id
-      LIMIT ${q.limit + 1}::int`, { prepared: 'inbox' });
+      ORDER BY f."dueEnd", f.id`, { prepared: 'inbox' });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return {
