@@ -8,8 +8,10 @@
  *
  * Rows come as node-postgres gives them: timestamptz -> Date, jsonb parsed, int4 -> number,
  * bigint and numeric as strings (cast in SQL where a number is wanted); uuids are strings.
- * Writes stay with Prisma, but for the one hot write path whose Prisma statements cost more CPU
- * than PostgreSQL does (recording a delivery, src/services/deliveries.ts): `inTransaction`.
+ * Writes stay with Prisma, but on the hot paths whose Prisma statements cost more CPU than
+ * PostgreSQL spends running them: recording a delivery (src/services/deliveries.ts) and sending a
+ * message (src/activities/messaging.ts, src/messaging/pace.ts), each statement a prepared one,
+ * `inTransaction` where they must commit together.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';

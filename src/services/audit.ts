@@ -8,7 +8,7 @@
  * Personal data in before/after is the record itself and stays in the database; it is never
  * logged. Secrets (key hashes, passwords, tokens) are never recorded.
  */
-import type { Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
 
 type Tx = Prisma.TransactionClient;
 
@@ -43,9 +43,11 @@ export function auditJson(value: unknown): Prisma.InputJsonValue | undefined {
   })) as Prisma.InputJsonValue;
 }
 
+const actorColumns = (actor: AuditActor) => (actor === 'system' ? { kind: 'system', id: null } : actor);
+
 /** Appends one row; call it with the transaction that makes the change. */
 export async function recordAudit(tx: Tx, entry: AuditEntry): Promise<void> {
-  const actor = entry.actor === 'system' ? { kind: 'system', id: null } : entry.actor;
+  const actor = actorColumns(entry.actor);
   await tx.auditLog.create({
     data: {
       actorKind: actor.kind,
@@ -75,4 +77,18 @@ export function auditActorOfLabel(label: string): { actor: AuditActor; reason?: 
 export function auditActorOf(actor: { kind: string; id: string }, staffId?: string | null): AuditActor {
   if (staffId) return { kind: 'staff', id: staffId };
   return { kind: actor.kind === 'staff' ? 'staff' : 'api-key', id: actor.id };
+}
+
+/**
+ * The same row as one INSERT statement, for a change written straight through node-postgres in
+ * its transaction (`inTransaction`, src/db/raw.ts: recording a delivery).
+ */
+export function auditInsert(entry: AuditEntry): Prisma.Sql {
+  const actor = actorColumns(entry.actor);
+  const json = (value: unknown) => {
+    const j = auditJson(value);
+    return j === undefined ? null : JSON.stringify(j);
+  };
+  return Prisma.sql`INSERT INTO "AuditLog" ("actorKind", "actorId", action, entity, "entityId", "storeId", before, after, reason)
+    VALUES (${actor.kind}, ${actor.id}, ${entry.action}, ${entry.entity}, ${entry.entityId}, ${entry.storeId}, ${json(entry.before)}::jsonb, ${json(entry.after)}::jsonb, ${entry.reason ?? null})`;
 }

@@ -27,7 +27,7 @@ import { safeName, safeText } from '../domain/text';
 import { VinSchema } from '../domain/vin';
 import { VehicleFactsSchema, YearsPlanSchema } from '../domain/years-plan';
 import { DELIVERY_ID_ATTRIBUTE, STORE_ID_ATTRIBUTE, workflowIdFor } from '../temporal/connection';
-import { type AuditActor, auditJson } from './audit';
+import { type AuditActor, auditInsert } from './audit';
 import { startMissingCaseWorkflows } from './cases';
 import { currentPlan } from './stores';
 
@@ -241,10 +241,10 @@ export async function recordDelivery(
         "contactWindowStart" = ${customer.contactWindowStart}, "contactWindowEnd" = ${customer.contactWindowEnd}, "updatedAt" = now() WHERE id = ${customer.id}::uuid)`);
     }
     if (changed) {
-      const actor = opts.actor && opts.actor !== 'system' ? opts.actor : { kind: 'system', id: null };
-      writes.push(Prisma.sql`audit AS (INSERT INTO "AuditLog" ("actorKind", "actorId", action, entity, "entityId", "storeId", before, after)
-        VALUES (${actor.kind}, ${actor.id}, ${previous ? 'customer.update' : 'customer.create'}, 'customer', ${customer.id}, ${store.id},
-          ${previous ? JSON.stringify(auditJson(fields(previous))) : null}::jsonb, ${JSON.stringify(auditJson(fields(customer)))}::jsonb))`);
+      writes.push(Prisma.sql`audit AS (${auditInsert({
+        actor: opts.actor ?? 'system', action: previous ? 'customer.update' : 'customer.create', entity: 'customer', entityId: customer.id, storeId: store.id,
+        before: previous && fields(previous), after: fields(customer),
+      })})`);
     }
     const imported = opts.imported ? JSON.stringify(opts.imported.vehicle) : null;
     // One statement: a new consultant, the customer and their audit row, and the delivery.

@@ -182,6 +182,9 @@ describe('what a delivery reads of its store and customer', () => {
     expect(now.phone).toBe('+8613912345678');
     expect(now.email).toBe('wang.fang@example.com');
     expect((await audits()).map((a) => a.action)).toEqual(['customer.create', 'customer.update']);
+    const [created, updated] = await audits();
+    expect(created).toMatchObject({ actorKind: 'api-key', before: null, after: { phone: expect.any(String), email: 'wang.fang@example.com' } });
+    expect(updated).toMatchObject({ actorKind: 'api-key', before: { phone: (created.after as { phone: string }).phone }, after: { phone: '+8613912345678', email: 'wang.fang@example.com' } });
   });
 });
 
