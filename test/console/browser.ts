@@ -56,3 +56,9 @@ export async function seriousViolations(page: Page): Promise<string[]> {
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
+
+/** Fails the test when the page, settled, has a serious or critical accessibility violation; `what` names the page in the failure. */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  const problems = await seriousViolations(page);
+  expect({ page: what, problems }).toEqual({ page: what, problems: [] });
+}

@@ -13,7 +13,7 @@ import { createTestDatabase } from '../helpers/db';
 import { createLogin } from '../helpers/staff-logins';
 import { createTestWorker, type TestWorker, devServerEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { adminKey, type Api, buildApi, silentLogger } from '../messaging/fixtures';
-import { launch, SCREENSHOTS_DIR, seriousViolations, step } from './browser';
+import { expectAccessible, launch, SCREENSHOTS_DIR, step } from './browser';
 
 /**
  * The staff console in Debian's Chromium, against the API in process with a test database, the
@@ -79,11 +79,6 @@ async function signedIn(login: string, viewport = DESKTOP): Promise<Page> {
     await page.getByRole('heading', { name: '我的任务' }).waitFor();
   });
   return page;
-}
-
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  const problems = await seriousViolations(page);
-  expect({ page: what, problems }).toEqual({ page: what, problems: [] });
 }
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { createTestDatabase } from '../helpers/db';
 import { vehicleWorkflows } from '../helpers/outreach-workflows';
 import { createLogin } from '../helpers/staff-logins';
 import { type Api, buildApi, seedCustomer, seedStore } from '../messaging/fixtures';
-import { launch, SCREENSHOTS_DIR, seriousViolations, step } from './browser';
+import { expectAccessible, launch, SCREENSHOTS_DIR, step } from './browser';
 
 /**
  * The console's replacement pre-screening in Debian's Chromium, against the API in process with a
@@ -78,11 +78,6 @@ async function decide(page: Page, vin: string, decision: string, note?: string) 
   if (note) await dialog.getByLabel('备注').fill(note);
   await dialog.getByRole('button', { name: /提\s*交/ }).click();
   await dialog.waitFor({ state: 'hidden' });
-}
-
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  const problems = await seriousViolations(page);
-  expect({ page: what, problems }).toEqual({ page: what, problems: [] });
 }
 
 beforeAll(async () => {
