@@ -98,7 +98,7 @@ export async function runConsole(args: BenchArgs): Promise<{ rows: Row[]; detail
       mainThread.push(1000 * (metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0));
       // When the page's own requests started and ended: what waits on what before the inbox shows.
       timeline = await page.evaluate<string>(`performance.getEntriesByType('resource')
-        .filter((e) => e.name.includes('/v1/') || /\\/assets\\/(initial|Tasks)-/.test(e.name))
+        .filter((e) => e.name.includes('/v1/') || /\\/assets\\/(index|initial|Tasks)-/.test(e.name))
         .map((e) => e.name.replace(/^.*\\/(v1\\/[^?]*|assets\\/[^-]*)[^.?]*(\\.css)?.*$/, '$1$2') + ' ' + Math.round(e.startTime) + '-' + Math.round(e.responseEnd))
         .join(', ')`);
       inboxRows = await page.locator('.ant-table-tbody tr.ant-table-row').count();

@@ -3,9 +3,14 @@
 // apply, as the CSS variables antd sets at run time.
 import 'antd/dist/antd.css';
 import { createRoot } from 'react-dom/client';
-import { App } from './App';
+import { App, openingPage } from './App';
 import { openingSession } from './session';
 
 // The first render waits for the session (asked for by index.html before the scripts loaded, so
-// usually answered already): the page renders once, with no spinner to render and replace.
-createRoot(document.getElementById('root')!).render(<App me={await openingSession} />);
+// usually answered already) and for the code of the page it opens: the page renders once, with no
+// spinner to render and replace. Not a top-level await: the page's chunk imports modules of this
+// one, which must finish evaluating first. A page whose code fails to load here is asked for
+// again as it renders.
+void Promise.all([openingSession, openingPage().catch(() => undefined)]).then(([me]) => {
+  createRoot(document.getElementById('root')!).render(<App me={me} />);
+});
