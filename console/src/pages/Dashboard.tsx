@@ -1,4 +1,5 @@
 import { Button, Card, Col, DatePicker, Drawer, Radio, Row, Segmented, Select, Space, Statistic, Table, Tag, Typography } from 'antd';
+import 'antd:pages.css';
 import type { ColumnsType } from 'antd/es/table';
 import dayjs, { type Dayjs } from 'dayjs';
 import { lazy, Suspense, useEffect, useState } from 'react';
