@@ -185,7 +185,8 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     // the inbox is the busiest read of the API, so it goes straight to the pool as a prepared
     // statement (src/db/raw.ts). Indexes: (assigneeId, status, dueEnd), (storeId, status, dueEnd).
     // The page is cut before the joins: sorting on (dueEnd, id) above them joined every task of the
-    // page's last dueEnd (tasks share due times), ~62 rows for 51 at 10^5 open tasks.
+    // page's last dueEnd (tasks share due times), ~62 rows for 51 at 10^5 open tasks. The follow-up
+    // carries its delivery's customer and vehicle IDs (a trigger copies them), so no join to the delivery.
     const conditions = [
       Prisma.sql`f.kind = 'call'`,
       taskSql(actor),
@@ -209,9 +210,8 @@ export const taskRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       FROM (
         SELECT * FROM "FollowUp" f WHERE ${Prisma.join(conditions, ' AND ')} ORDER BY f."dueEnd", f.id LIMIT ${Prisma.raw(String(q.limit + 1))}
       ) f
-      JOIN "Delivery" d ON d.id = f."deliveryId"
-      JOIN "Customer" c ON c.id = d."customerId"
-      JOIN "Vehicle" v ON v.id = d."vehicleId"
+      JOIN "Customer" c ON c.id = f."customerId"
+      JOIN "Vehicle" v ON v.id = f."vehicleId"
       ORDER BY f."dueEnd", f.id`, { prepared: 'inbox' });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
