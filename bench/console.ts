@@ -9,12 +9,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
 import { consoleIsStale, ensureConsoleBuilt } from '../scripts/console-build';
 import { CONSOLE_DIST } from '../src/api/console';
 import { createDb } from '../src/db/client';
 import { hashPassword } from '../src/services/sessions';
-import { CHROMIUM, ensureChromium } from '../test/console/browser';
+import { ensureChromium, launch } from '../test/console/browser';
 import { generate, storeIdOf } from './generate';
 import { BenchArgs, log, main, ms, percentile, Row, startBenchStack, verdict } from './lib';
 
@@ -31,11 +30,9 @@ export async function runConsole(args: BenchArgs): Promise<{ rows: Row[]; detail
   ensureChromium();
   const runs = args.quick ? 3 : 7;
   const bs = await startBenchStack('console', args, { skip: ['worker'] });
-  // Each new context opens a browser window, and Chromium preloads the window's own omnibox-popup
-  // page alongside (a second renderer, about a second of CPU, traced during a measured load): the
-  // browser starting its own UI, which a user opening the console in a running browser does not wait
-  // for. Without the preload, the load competes with the API and nothing else.
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-features=PreloadTopChromeWebUI'] });
+  // Chromium as the console's tests run it, without its own top-chrome pages (test/console/browser.ts):
+  // the load competes with the API and nothing else.
+  const browser = await launch();
   try {
     // A store with its open follow-ups around now (the CR specialist's inbox has a page of survey
     // calls due today to render, as at work), signed in as one of its CR specialists.
