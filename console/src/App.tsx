@@ -3,56 +3,17 @@ import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
 import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
-import { type ComponentType, lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { api } from './api/client';
 import { type Lang, LangContext, useT, WORDS } from './i18n';
+import { type Page, pages, routeOf } from './routes';
 import { SessionContext, type Me } from './session';
 
-type PageProps = { id?: string };
-type PageModule = { default: ComponentType<PageProps> };
-
-/**
- * A page whose code loads on first visit, or that renders at once when its code is here already.
- * The first render waits for the opening page's code (main.tsx), so the first view shows no Suspense
- * fallback: React holds back the content replacing a fallback until 300 ms after the fallback
- * showed, which was the first load's longest wait for the inbox.
- */
-function lazyPage(load: () => Promise<PageModule>) {
-  let loaded: PageModule['default'] | undefined;
-  const preload = () => load().then((m) => (loaded = m.default));
-  const Lazy = lazy(() => preload().then((page) => ({ default: page })));
-  function Page(props: PageProps) {
-    // Chosen once per mount: switching from Lazy to the loaded page would mount the page again.
-    const [Current] = useState(() => loaded ?? Lazy);
-    return <Current {...props} />;
-  }
-  return Object.assign(Page, { preload });
-}
-
-/** Pages load on first visit: the sign-in and the inbox stay small, ECharts comes with the dashboard only. */
-const pages = {
-  tasks: lazyPage(() => import('./pages/Tasks')),
-  cases: lazyPage(() => import('./pages/Cases')),
-  dashboard: lazyPage(() => import('./pages/Dashboard')),
-  vehicle: lazyPage(() => import('./pages/Vehicle')),
-  settings: lazyPage(() => import('./pages/Settings')),
-  replacement: lazyPage(() => import('./pages/Replacement')),
-};
-type Page = keyof typeof pages;
 /** The sign-in form (and Ant Design's forms with it) loads only when someone is signed out: most loads are signed in. */
 const SignIn = lazy(() => import('./SignIn'));
 
 const MANAGERS = ['manager', 'general_manager'];
 const DESK = ['cr_specialist', ...MANAGERS];
-
-/** Hash routes (#/cases/<id>): the server serves one index.html and needs no fallback. */
-function routeOf(hash: string): [Page, string | undefined] {
-  const [page, id] = hash.replace(/^#\/?/, '').split('/');
-  return [(page in pages ? page : 'tasks') as Page, id ? decodeURIComponent(id) : undefined];
-}
-
-/** The code of the page the address opens (most visits: the inbox), for main.tsx to await before the first render. */
-export const openingPage = () => pages[routeOf(window.location.hash)[0]].preload();
 
 function useRoute(): [Page, string | undefined] {
   const [route, setRoute] = useState(() => routeOf(window.location.hash));

@@ -3,15 +3,16 @@
 // apply, as the CSS variables antd sets at run time. This part holds what the shell and the inbox
 // can render; the other pages bring the rest (antd:pages.css, vite.config.mts).
 import 'antd:first.css';
+// First: it starts loading the opening page's code (routes.tsx).
+import { openingPage } from './routes';
 import { createRoot } from 'react-dom/client';
-import { App, openingPage } from './App';
+import { App } from './App';
 import { openingSession } from './session';
 
 // The first render waits for the session (asked for by index.html before the scripts loaded, so
 // usually answered already) and for the code of the page it opens: the page renders once, with no
 // spinner to render and replace. Not a top-level await: the page's chunk imports modules of this
-// one, which must finish evaluating first. A page whose code fails to load here is asked for
-// again as it renders.
-void Promise.all([openingSession, openingPage().catch(() => undefined)]).then(([me]) => {
+// one, which must finish evaluating first.
+void Promise.all([openingSession, openingPage]).then(([me]) => {
   createRoot(document.getElementById('root')!).render(<App me={me} />);
 });
