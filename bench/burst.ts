@@ -23,7 +23,7 @@ import { createDb } from '../src/db/client';
 import type { LifecycleInput } from '../src/domain/lifecycle';
 import { workflowIdFor } from '../src/temporal/connection';
 import { startTwilioMock } from '../test/helpers/twilio-mock';
-import { BenchArgs, cpuPerItem, cpuSnapshot, createStores, fmt, loadAverage, log, main, pool, Row, sized, sleep, startBenchStack, verdict, vinFor, waitUntil } from './lib';
+import { BenchArgs, cpuPerItem, cpuSnapshot, createStores, fmt, loadAverage, log, main, persistencePerItem, pool, Row, sized, sleep, startBenchStack, temporalPersistenceRequests, verdict, vinFor, waitUntil } from './lib';
 
 const STORE = 'bench-burst';
 const ACCOUNT_SID = `AC${'b'.repeat(32)}`;
@@ -76,6 +76,7 @@ export async function runBurst(args: BenchArgs): Promise<{ rows: Row[]; details?
 
     await sleep(Math.max(0, dueAt.getTime() - Date.now()));
     const cpuBefore = cpuSnapshot(bs);
+    const persistenceBefore = await temporalPersistenceRequests(bs);
     const load = loadAverage();
     const timeoutMs = (n / rate) * 3 * 1000 + 120_000;
     let lastLog = Date.now();
@@ -89,6 +90,7 @@ export async function runBurst(args: BenchArgs): Promise<{ rows: Row[]; details?
     await sleep(5_000); // anything sent twice would arrive now
     await mock.idle();
     const cpuAfter = cpuSnapshot(bs);
+    const persistence = persistencePerItem(persistenceBefore, await temporalPersistenceRequests(bs), n);
 
     const accepted = [...mock.accepted()].sort((a, b) => a.dateCreated.getTime() - b.dateCreated.getTime());
     const drainS = (accepted[accepted.length - 1].dateCreated.getTime() - dueAt.getTime()) / 1000;
@@ -105,7 +107,7 @@ export async function runBurst(args: BenchArgs): Promise<{ rows: Row[]; details?
     }
     const cpu = cpuPerItem(cpuBefore, cpuAfter, n);
     const history = await historyPerReminder(client, rows.filter((_, i) => i % Math.max(1, Math.floor(n / 100)) === 0).map((r) => workflowIdFor(STORE, r.vin)), dueAt);
-    log(`burst: drained in ${fmt(drainS)} s (ideal ${fmt(idealS)} s), ${tooMany} 429s, ${duplicates} duplicates, ${missing} missing, busiest second ${peak}; CPU ms per reminder: ${cpu}; load ${load} -> ${loadAverage()}`);
+    log(`burst: drained in ${fmt(drainS)} s (ideal ${fmt(idealS)} s), ${tooMany} 429s, ${duplicates} duplicates, ${missing} missing, busiest second ${peak}; CPU ms per reminder: ${cpu}; Temporal persistence requests per reminder: ${persistence}; load ${load} -> ${loadAverage()}`);
     return {
       rows: [
         { benchmark: 'burst', figure: `${n} reminders due at once, provider ${rate}/s: drain time`, value: `${fmt(drainS)} s`, baseline: `${fmt(idealS)} s at the rate`, goal: `close to ${fmt(idealS, 0)} s`, verdict: verdict(drainS <= idealS * 1.1 + 5) },
@@ -115,6 +117,7 @@ export async function runBurst(args: BenchArgs): Promise<{ rows: Row[]; details?
         { benchmark: 'burst', figure: 'busiest second at the provider', value: `${peak} messages`, baseline: `${rate}/s`, goal: '', verdict: 'info' },
         { benchmark: 'burst', figure: 'CPU ms per reminder during the drain', value: cpu, baseline: '', goal: '', verdict: 'info' },
         { benchmark: 'burst', figure: 'history per reminder during the drain (a sample of 100)', value: history, baseline: '', goal: '', verdict: 'info' },
+        { benchmark: 'burst', figure: 'Temporal persistence requests per reminder during the drain (its /metrics)', value: persistence, baseline: '', goal: '', verdict: 'info' },
       ],
       details: `${n} workflows started in ${fmt(startedIn)} s before the due instant; two workers; load average ${load} at the burst.`,
     };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createApiKey, createStore } from '../src/services/stores';
 import { createDb } from '../src/db/client';
 import { vinCheckDigit } from '../src/domain/vin';
-import { freeStackPorts, Stack, StackOptions } from '../src/stack';
+import { freePort, freeStackPorts, Stack, StackOptions } from '../src/stack';
 import type { LoadResult, LoadSpec } from './stats';
 
 export { percentile, rng, uuidFrom } from './stats';
@@ -80,6 +80,8 @@ export interface BenchStack {
   databaseUrl: string;
   /** The admin key of a group-level API key (every store). */
   key: string;
+  /** The Temporal dev server's Prometheus metrics. */
+  temporalMetricsUrl: string;
   service(name: string): { pid: number } | undefined;
   stop(): Promise<void>;
 }
@@ -95,10 +97,14 @@ export async function startBenchStack(name: string, args: BenchArgs, opts: { ski
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `huifang-bench-${name}-`));
   const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: args.logLevel, ...opts.env };
   for (const v of EXTERNAL) delete env[v];
+  const ports = await freeStackPorts();
+  let temporalMetricsPort = await freePort();
+  while (Object.values(ports).includes(temporalMetricsPort)) temporalMetricsPort = await freePort();
   const stack = new Stack({
     dataDir,
     env,
-    ports: await freeStackPorts(),
+    ports,
+    temporalMetricsPort,
     headless: true,
     output: { file: path.join(dataDir, 'stack.log') },
     skip: opts.skip,
@@ -130,7 +136,7 @@ export async function startBenchStack(name: string, args: BenchArgs, opts: { ski
     await db.$disconnect();
   }
   return {
-    stack, dataDir, databaseUrl, key,
+    stack, dataDir, databaseUrl, key, temporalMetricsUrl: `http://127.0.0.1:${temporalMetricsPort}/metrics`,
     service: (n) => {
       const s = stack.services.find((x) => x.name === n && x.child.exitCode === null && x.child.signalCode === null);
       return s?.child.pid ? { pid: s.child.pid } : undefined;
@@ -257,6 +263,23 @@ export function cpuPerItem(before: Record<string, number>, after: Record<string,
     .filter((k) => before[k] !== undefined)
     .map((k) => `${k} ${(((after[k] - before[k]) * 1000) / items).toFixed(2)}`)
     .join(', ');
+}
+
+/** The Temporal server's persistence requests so far, by operation (its `persistence_requests` counter). */
+export async function temporalPersistenceRequests(bs: Pick<BenchStack, 'temporalMetricsUrl'>): Promise<Map<string, number>> {
+  const text = await (await fetch(bs.temporalMetricsUrl)).text();
+  const byOperation = new Map<string, number>();
+  for (const m of text.matchAll(/^persistence_requests\{[^}]*operation="(\w+)"[^}]*\} (\S+)$/gm)) {
+    byOperation.set(m[1], (byOperation.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  return byOperation;
+}
+
+/** "26.5 in all: UpdateWorkflowExecution 8.0, ..." requests per item between two readings, the `top` busiest named. */
+export function persistencePerItem(before: Map<string, number>, after: Map<string, number>, items: number, top = 4): string {
+  const per = [...after].map(([op, n]) => [op, (n - (before.get(op) ?? 0)) / items] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const total = per.reduce((sum, [, n]) => sum + n, 0);
+  return `${total.toFixed(1)} in all: ${per.slice(0, top).map(([op, n]) => `${op} ${n.toFixed(2)}`).join(', ')}`;
 }
 
 /** Total size of the files in `dir` whose names start with `prefix` (the SQLite file, its WAL and SHM). */

@@ -16,6 +16,8 @@ import { temporalBinaries } from './temporal/toolchain';
  */
 const ROOT = path.resolve(__dirname, '..');
 const TSX = ['--import', 'tsx'];
+/** The dev server's in-memory workflows: a small site's whole fleet (larger sites run a Temporal cluster, docs/SCALING.md). */
+const TEMPORAL_CACHED_WORKFLOWS = 20_000;
 export const RESTART = { firstDelayMs: 1000, maxDelayMs: 30_000, /** up this long, a crash counts as the first again */ stableMs: 60_000 };
 
 export interface StackOptions {
@@ -24,6 +26,8 @@ export interface StackOptions {
   ports: { postgres: number; temporal: number; temporalUi: number; smtp: number; smtpWeb: number; api: number };
   /** Tests run without the Web UIs. */
   headless?: boolean;
+  /** The dev server's Prometheus metrics at http://127.0.0.1:<port>/metrics (the benchmarks read Temporal's own counts there). */
+  temporalMetricsPort?: number;
   /** Where service output goes: a line printer, or a log file. */
   output: { line: (service: string, line: string) => void } | { file: string };
   /** Leave these to the caller (e.g. a test that kills and restarts the worker itself). */
@@ -198,7 +202,13 @@ export class Stack {
       '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'warn',
       // SQLite's write-ahead log about doubles the dev server's throughput here (bench/ingest.ts).
       '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
-      ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])];
+      // Workflows whose state the server keeps in memory (the dev server's default is 8,096). A wake-up
+      // beyond it reads the workflow back from SQLite at each step: a burst of 3,000 reminders against
+      // a cache of 1,000 read 5.3 executions per reminder instead of 0.1 (bench/burst.ts, the server's
+      // persistence_requests), +25% of Temporal's CPU; 10,000 due at once overran the default.
+      '--dynamic-config-value', `history.hostLevelCacheMaxSize=${TEMPORAL_CACHED_WORKFLOWS}`,
+      ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+      ...(this.opts.temporalMetricsPort ? ['--metrics-port', String(this.opts.temporalMetricsPort)] : [])];
     args.push(...(this.opts.headless ? ['--headless'] : ['--ui-port', String(ports.temporalUi)]));
     const temporal = this.spawnService('temporal', temporalBinaries().cli, args, this.env, () => this.startTemporal());
     this.env.TEMPORAL_ADDRESS = `127.0.0.1:${ports.temporal}`;
