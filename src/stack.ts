@@ -247,9 +247,7 @@ export class Stack {
   }
 
   async startApi(name = 'api', port = this.opts.ports.api, env = this.env): Promise<Service> {
-    // V8's garbage collection on the main thread alone (as `npm run api`): on cores shared with PostgreSQL its
-    // helper threads cost more CPU than they save (~0.4 -> ~0.15 ms per inbox request off the main thread, bench/inbox.ts).
-    const api = this.spawnService(name, process.execPath, ['--single-threaded-gc', ...TSX, 'src/api/main.ts'], { ...env, API_PORT: String(port) }, () => this.startApi(name, port, env));
+    const api = this.spawnService(name, process.execPath, [...TSX, 'src/api/main.ts'], { ...env, API_PORT: String(port) }, () => this.startApi(name, port, env));
     await waitFor(name, async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 60_000, api);
     return api;
   }
