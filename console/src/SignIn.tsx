@@ -1,5 +1,4 @@
 import { Button, Form, Input, Result, Space, Typography } from 'antd';
-import 'antd:pages.css';
 import { useState } from 'react';
 import { api, problem } from './api/client';
 import { useT } from './i18n';

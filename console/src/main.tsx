@@ -1,8 +1,7 @@
-// Ant Design's styles as static sheets (the theme's zeroRuntime in App.tsx): generating them in
+// Ant Design's styles as one static sheet (the theme's zeroRuntime in App.tsx): generating them in
 // the browser was about a third of the first render's main-thread time. The theme's tokens still
-// apply, as the CSS variables antd sets at run time. This part holds what the shell and the inbox
-// can render; the other pages bring the rest (antd:pages.css, vite.config.mts).
-import 'antd:first.css';
+// apply, as the CSS variables antd sets at run time.
+import 'antd/dist/antd.css';
 // First: it starts loading the opening page's code (routes.tsx).
 import { openingPage } from './routes';
 import { createRoot } from 'react-dom/client';

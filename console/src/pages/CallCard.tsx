@@ -1,5 +1,4 @@
 import { App, Button, Card, Checkbox, DatePicker, Descriptions, Drawer, Empty, Form, Input, InputNumber, List, Radio, Result, Select, Space, Tag } from 'antd';
-import 'antd:pages.css';
 import type { Dayjs } from 'dayjs';
 import { useEffect, useState } from 'react';
 import { api, idempotencyKey, problem } from '../api/client';

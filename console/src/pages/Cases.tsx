@@ -1,5 +1,4 @@
 import { App, Button, Card, DatePicker, Descriptions, Drawer, Form, Input, Result, Select, Space, Table, Tag, Timeline, Typography } from 'antd';
-import 'antd:pages.css';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useCallback, useEffect, useState } from 'react';
 import { api, idempotencyKey, must, problem } from '../api/client';

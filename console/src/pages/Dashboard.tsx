@@ -1,5 +1,4 @@
 import { Button, Card, Col, DatePicker, Drawer, Radio, Row, Segmented, Select, Space, Statistic, Table, Tag, Typography } from 'antd';
-import 'antd:pages.css';
 import type { ColumnsType } from 'antd/es/table';
 import dayjs, { type Dayjs } from 'dayjs';
 import { lazy, Suspense, useEffect, useState } from 'react';

@@ -1,5 +1,4 @@
 import { Alert, App, Button, Input, Modal, Segmented, Space, Table, Tag, Typography } from 'antd';
-import 'antd:pages.css';
 import { useCallback, useEffect, useState } from 'react';
 import { api, must, problem } from '../api/client';
 import type { paths } from '../api/schema';

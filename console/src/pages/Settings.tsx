@@ -1,5 +1,4 @@
 import { App, Button, Card, DatePicker, Form, Input, InputNumber, Modal, Radio, Select, Space, Spin, Switch, Table, Tabs, Tag, Typography } from 'antd';
-import 'antd:pages.css';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { MARKETING_OPT_OUT_SUFFIX, smsSegments } from '../../../src/domain/sms-segments';

@@ -1,5 +1,4 @@
 import { Card, Col, Descriptions, Result, Row, Table, Tag, Typography } from 'antd';
-import 'antd:pages.css';
 import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { paths } from '../api/schema';
