@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { hashApiKey } from './api/auth';
-import { createApiKey, createStore } from './services/stores';
+import { createApiKey, createStore, hashApiKey } from './services/stores';
 import { loadConfig } from './config';
 import { createDb } from './db/client';
 import { Stack } from './stack';

@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
 import { readRows } from '../db/raw';
 import { Prisma } from '../generated/prisma/client';
 import { type Action, type Actor, type ApiKeyActor, can, reachesStore, storeIdsOf, storesFor } from '../services/access';
 import { SESSION_TOKEN_PREFIX, staffActorFor } from '../services/sessions';
-import { forbidden, HttpError, notFound } from './errors';
+import { hashApiKey } from '../services/stores';
+import { forbidden, HttpError, notFound } from '../services/errors';
 
 export type { Actor, ApiKeyActor, StaffActor } from '../services/access';
 
@@ -26,15 +26,6 @@ declare module 'fastify' {
 }
 
 export const SESSION_COOKIE = 'hf_session';
-
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
-export function generateApiKey(): { key: string; hash: string; prefix: string } {
-  const key = `hf_${randomBytes(24).toString('base64url')}`;
-  return { key, hash: hashApiKey(key), prefix: key.slice(0, 10) };
-}
 
 /** The session cookie's value, if the request carries one. */
 export function sessionCookie(req: FastifyRequest): string | undefined {

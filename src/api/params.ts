@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import { safeText } from '../domain/text';
+import { StoreIdSchema } from '../domain/ids';
 
-/**
- * Identifiers that arrive in paths, queries and bodies. A value that cannot name a record is a 400
- * naming the field, never a query that PostgreSQL refuses (a NUL) or a 404 that hides a typo.
- */
-export const StoreIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'a store ID: lower-case letters, digits and dashes, e.g. sh-pudong');
-
-/** An ID from the dealer's own systems (DMS customer, staff or order number). */
-export const ExternalIdSchema = safeText(64);
-
+/** A store in a route's path (`/v1/stores/:storeId/...`). */
 export const StoreParamsSchema = z.object({ storeId: StoreIdSchema });

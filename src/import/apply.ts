@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { ActivityFailure, ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
-import { HttpError } from '../api/errors';
+import { HttpError } from '../services/errors';
 import { type DeliveryDeps, recordDelivery } from '../services/deliveries';
 import { recordVehicleEventUpdate, type VehicleEvent } from '../workflows/contract';
 import { type Field, FIELDS } from './columns';

@@ -4,7 +4,7 @@
  * the problems, each naming the column as the file wrote it.
  */
 import { z } from 'zod';
-import { ExternalIdSchema } from '../api/params';
+import { ExternalIdSchema } from '../domain/ids';
 import { MobilePhoneSchema } from '../domain/phone';
 import { safeName, safeNote, safeText } from '../domain/text';
 import { MAX_ODOMETER_KM } from '../domain/years';

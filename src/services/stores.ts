@@ -2,10 +2,10 @@
  * Stores, their plans and API keys: what the API's admin routes, the admin CLI and `npm start`
  * do alike.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { generateApiKey } from '../api/auth';
-import { conflict, notFound } from '../api/errors';
-import { StoreIdSchema } from '../api/params';
+import { conflict, notFound } from './errors';
+import { StoreIdSchema } from '../domain/ids';
 import type { Db } from '../db/client';
 import { isValidTimeZone } from '../domain/contact-window';
 import { checkPhone } from '../domain/phone';
@@ -37,6 +37,16 @@ export async function createStore(db: Db, input: z.infer<typeof StoreInputSchema
     await recordAudit(tx, { ...auditActorOfLabel(createdBy), action: 'store.create', entity: 'store', entityId: store.id, storeId: store.id, after: store });
     return store;
   });
+}
+
+/** What is stored of an API key: its SHA-256 (a key is 24 random bytes, so a fast hash cannot be guessed back). */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+function generateApiKey(): { key: string; hash: string; prefix: string } {
+  const key = `hf_${randomBytes(24).toString('base64url')}`;
+  return { key, hash: hashApiKey(key), prefix: key.slice(0, 10) };
 }
 
 /** `createdBy` labels who issued it ("api-key:<id>", "staff:<id>"; anything else is the system, e.g. the CLI). */

@@ -1,4 +1,4 @@
-import { unavailableDependency } from '../../src/api/errors';
+import { unavailableDependency } from '../../src/services/errors';
 import { createDb } from '../../src/db/client';
 import { DatabaseUnreachable, inTransaction, readRows } from '../../src/db/raw';
 import { Prisma } from '../../src/generated/prisma/client';

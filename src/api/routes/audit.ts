@@ -5,8 +5,9 @@ import { safeText } from '../../domain/text';
 import type { Prisma } from '../../generated/prisma/client';
 import { AUDIT_ENTITIES } from '../../services/audit';
 import { actionScope, actorOf } from '../auth';
-import { badRequest, ErrorBodySchema } from '../errors';
-import { StoreIdSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { badRequest } from '../../services/errors';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 /** The largest id PostgreSQL's bigint holds: a cursor beyond it names no row. */

@@ -13,8 +13,9 @@ import { safeText } from '../../domain/text';
 import { type AuditFilter, createAuditQueries } from '../../kpi/audits';
 import { kpiPeople, storeIdsOf } from '../../services/access';
 import { actorOf, assertStoreAccess } from '../auth';
-import { badRequest, ErrorBodySchema, notFound } from '../errors';
-import { StoreIdSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, notFound } from '../../services/errors';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 const PeriodBoundSchema = z.string().refine((v) => boundedDate().safeParse(v).success || boundedDateTime().safeParse(v).success, {

@@ -9,8 +9,9 @@ import {
 } from '../../services/sessions';
 import { deactivateStaff } from '../../services/staff-exit';
 import { type Actor, actorOf, assertCan, SESSION_COOKIE } from '../auth';
-import { badRequest, conflict, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors';
-import { ExternalIdSchema, StoreIdSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, conflict, forbidden, HttpError, notFound } from '../../services/errors';
+import { ExternalIdSchema, StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 /** What people type to sign in: letters, digits and . _ @ - (an email address will do). */

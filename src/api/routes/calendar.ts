@@ -4,8 +4,9 @@ import { DEFAULT_CASE_POLICY } from '../../domain/cases';
 import { CalendarDay, CHINA_CALENDARS, DEFAULT_OPENING_HOURS, OpeningHoursSchema, YearCalendarSchema } from '../../domain/working-hours';
 import { recordAudit } from '../../services/audit';
 import { actorOf, assertCan, assertStoreAccess } from '../auth';
-import { ErrorBodySchema, HttpError } from '../errors';
-import { StoreIdSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { HttpError } from '../../services/errors';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 /**

@@ -18,8 +18,9 @@ import {
   resolveCaseUpdate,
 } from '../../workflows/contract';
 import { actorOf, assertCan, assertStoreAccess } from '../auth';
-import { badRequest, conflict, ErrorBodySchema, HttpError, notFound } from '../errors';
-import { StoreIdSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, conflict, HttpError, notFound } from '../../services/errors';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 /**

@@ -7,7 +7,8 @@ import { UNSUBSCRIBE_PATH, unsubscribeLinks } from '../../messaging/unsubscribe'
 import { consentChanged, signalCustomerWorkflows } from '../../messaging/workflow-signals';
 import { customerWhere } from '../../services/access';
 import { actorLabel, actorOf } from '../auth';
-import { ErrorBodySchema, HttpError, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { HttpError, notFound } from '../../services/errors';
 import type { ApiDeps } from '../server';
 import { acceptFormBodies } from './webhooks';
 

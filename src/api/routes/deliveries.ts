@@ -8,7 +8,8 @@ import { DeliveryInputSchema, type RecordedDelivery, recordDelivery } from '../.
 import { stateQuery } from '../../workflows/contract';
 import { auditActorOf } from '../../services/audit';
 import { actorOf, assertCan } from '../auth';
-import { ErrorBodySchema, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { notFound } from '../../services/errors';
 import type { ApiDeps } from '../server';
 
 const DeliverySchema = z.object({

@@ -17,8 +17,9 @@ import { safeText } from '../../domain/text';
 import { STORE_ID_ATTRIBUTE } from '../../temporal/connection';
 import { importWorkflowId, type ImportJobInput } from '../../workflows/contract';
 import { actorLabel, actorOf, assertApiKey, assertCan, assertStoreAccess } from '../auth';
-import { badRequest, ErrorBodySchema, HttpError, notFound } from '../errors';
-import { StoreIdSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, HttpError, notFound } from '../../services/errors';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 /** A DMS export of 100,000 rows is about 20 MB as CSV and less as xlsx. */

@@ -21,8 +21,9 @@ import { createYearsKpiQueries } from '../../kpi/years';
 import type { KpiFilter } from '../../kpi/sql';
 import { kpiPeople, storeIdsOf } from '../../services/access';
 import { actorOf, assertStoreAccess } from '../auth';
-import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors';
-import { StoreIdSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, forbidden, notFound } from '../../services/errors';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 const PeriodBoundSchema = z

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { messageWhere } from '../../services/access';
 import { actorOf, storeScope } from '../auth';
-import { StoreIdSchema } from '../params';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 /** Outbound messages; with no SMS provider configured, `transport=outbox` lists the SMS that were kept. */

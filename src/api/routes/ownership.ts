@@ -7,7 +7,8 @@ import { contactWindowChangedSignal, ownershipEndedSignal } from '../../workflow
 import { can, customerWhere, deliveryWhere } from '../../services/access';
 import { auditActorOf, recordAudit } from '../../services/audit';
 import { actorOf } from '../auth';
-import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, forbidden, notFound } from '../../services/errors';
 import type { ApiDeps } from '../server';
 
 const OWNERSHIP_END_REASONS = ['sold', 'transferred', 'scrapped', 'customer_request'] as const;

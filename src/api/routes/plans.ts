@@ -6,7 +6,8 @@ import { ContactPlanSchema, schedulePlan } from '../../domain/plan';
 import { auditActorOf, recordAudit } from '../../services/audit';
 import { currentPlan } from '../../services/stores';
 import { actorLabel, actorOf, assertCan, assertStoreAccess } from '../auth';
-import { ErrorBodySchema, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { notFound } from '../../services/errors';
 import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 

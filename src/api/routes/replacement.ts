@@ -8,7 +8,8 @@ import { can, deliveryWhere, membershipAt, storeIdsOf } from '../../services/acc
 import { auditActorOf, recordAudit } from '../../services/audit';
 import { criteriaOf, decideCandidate, recordShowroomVisit } from '../../services/replacement';
 import { actorOf, assertCan } from '../auth';
-import { badRequest, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, forbidden, HttpError, notFound } from '../../services/errors';
 import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 

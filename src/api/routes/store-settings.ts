@@ -5,7 +5,8 @@ import { KPI_KEYS, KPI_LABELS } from '../../domain/kpi';
 import { auditActorOf, recordAudit } from '../../services/audit';
 import { syncDigestSchedule } from '../../services/digest-schedules';
 import { actorOf, assertCan, assertStoreAccess } from '../auth';
-import { badRequest, ErrorBodySchema, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, notFound } from '../../services/errors';
 import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 

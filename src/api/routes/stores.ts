@@ -8,8 +8,10 @@ import { deactivateStaff } from '../../services/staff-exit';
 import { auditActorOf, recordAudit } from '../../services/audit';
 import { syncDigestSchedule } from '../../services/digest-schedules';
 import { actorLabel, actorOf, assertAdmin, assertCan, assertStoreAccess } from '../auth';
-import { badRequest, ErrorBodySchema, notFound } from '../errors';
-import { ExternalIdSchema, StoreIdSchema, StoreParamsSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, notFound } from '../../services/errors';
+import { StoreParamsSchema } from '../params';
+import { ExternalIdSchema, StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 export const STAFF_ROLES = ['consultant', 'supervisor', 'cr_specialist', 'manager', 'general_manager', 'service_advisor', 'renewal_specialist'] as const;

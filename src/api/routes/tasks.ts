@@ -11,8 +11,9 @@ import { recordAnswerUpdate, rescheduleTaskUpdate } from '../../workflows/contra
 import { type AuditActor, auditActorOf, recordAudit } from '../../services/audit';
 import { mayReassignTo, membershipAt, taskSql, taskWhere } from '../../services/access';
 import { Actor, actorOf, assertStoreAccess } from '../auth';
-import { badRequest, conflict, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors';
-import { StoreIdSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, conflict, forbidden, HttpError, notFound } from '../../services/errors';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 /**

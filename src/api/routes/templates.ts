@@ -10,8 +10,10 @@ import {
 import { templateFromRow } from '../../messaging/template-store';
 import { auditActorOf, recordAudit } from '../../services/audit';
 import { actorOf, assertCan, assertStoreAccess } from '../auth';
-import { ErrorBodySchema, HttpError, notFound } from '../errors';
-import { StoreIdSchema, StoreParamsSchema } from '../params';
+import { ErrorBodySchema } from '../errors';
+import { HttpError, notFound } from '../../services/errors';
+import { StoreParamsSchema } from '../params';
+import { StoreIdSchema } from '../../domain/ids';
 import type { ApiDeps } from '../server';
 
 const TemplateParams = z.object({

@@ -7,7 +7,8 @@ import { VehicleEventInputSchema, type VehicleEventInput } from '../../domain/ye
 import { can, deliveryWhere } from '../../services/access';
 import { ownershipEndedSignal, recordVehicleEventUpdate } from '../../workflows/contract';
 import { actorOf } from '../auth';
-import { badRequest, conflict, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { badRequest, conflict, forbidden, HttpError, notFound } from '../../services/errors';
 import type { ApiDeps } from '../server';
 
 /** A little clock skew between the DMS and us is fine; a visit in the future is not. */

@@ -16,7 +16,8 @@ import { consentChanged, customerReplied, type LifecycleSignal, signalCustomerWo
 import { type CustomerAnswer, recordAnswerUpdate } from '../../workflows/contract';
 import { reachesStore } from '../../services/access';
 import { actorOf, assertApiKey } from '../auth';
-import { ErrorBodySchema, forbidden, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { forbidden, notFound } from '../../services/errors';
 import type { ApiDeps } from '../server';
 
 type Form = Record<string, string | string[]>;

@@ -5,7 +5,8 @@ import { DEFAULT_YEARS_PLAN } from '../../domain/years';
 import { YearsPlanSchema } from '../../domain/years-plan';
 import { auditActorOf, recordAudit } from '../../services/audit';
 import { actorOf, assertCan, assertStoreAccess } from '../auth';
-import { ErrorBodySchema, notFound } from '../errors';
+import { ErrorBodySchema } from '../errors';
+import { notFound } from '../../services/errors';
 import { StoreParamsSchema } from '../params';
 import type { ApiDeps } from '../server';
 
