@@ -26,6 +26,12 @@ describe('vehicle lifecycle workflow: the replacement outreach call (I-1)', () =
   it('CR\'s pass opens the consultant\'s call once; the customer came to the showroom; an unanswered one is missed; none after the ownership ended', async () => {
     const fake = fakeActivities('Asia/Shanghai');
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    // 10:00 in Shanghai (02:00 UTC), inside the contact window: a call opened after the window has
+    // closed for the day (20:00-24:00 there) has its first day already spent, and the length checked
+    // below would depend on the hour the suite runs.
+    const started = await env.currentTimeMs();
+    const tenAm = new Date(started).setUTCHours(2, 0, 0, 0);
+    await env.sleep(tenAm > started ? tenAm - started : tenAm + DAY - started);
     const input: LifecycleInput = {
       deliveryId: `delivery-${randomUUID()}`, storeId: 'store-test', timeZone: 'Asia/Shanghai', deliveredAt: new Date(await env.currentTimeMs()).toISOString(),
       customerWindow: DEFAULT_CUSTOMER_WINDOW, plan: { id: 'plan-outreach', version: 1, steps: DEFAULT_PLAN.steps.filter((s) => s.key === 'delivery-thank-you') }, vehicle: { model: 'Model Y' },
