@@ -21,6 +21,13 @@
  * years). A new handler adds no command to a history that never received it, so it needs no patch;
  * the one change to existing code, awaiting its calls when the ownership ends, awaits nothing there.
  * Patches in v7: 'one-timer-for-the-plan' (the plan's steps wait on one timer, the next step's).
+ * v8: a run whose first workflow task runs on v8 code or later records one marker there, 'v8-baseline',
+ * and takes every change above without a marker of its own (`changed(id)`). The SDK adds a
+ * search-attribute upsert to each marker, a visibility write in Temporal, and a morning's due
+ * reminders, each the first send of its run, met 'send-on-messaging-queue' all at once: about a
+ * quarter of Temporal's work per reminder (docs/SCALING.md, the burst).
+ * Runs started before v8, and their replays, still meet each patch where they always did. A change
+ * after v8 goes behind `patched()` as before.
  */
 import {
   allHandlersFinished,
@@ -134,6 +141,15 @@ const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
 const taskClosed = (s: StepState) => ApplicationFailure.nonRetryable(`task ${s.key} is ${s.status}`, 'TaskAlreadyClosed');
 const noSuchStep = (what: string) => ApplicationFailure.nonRetryable(what, 'RecordNotFound');
 
+/** The changes made behind `patched()` before v8, which a run started on v8 code or later takes without a marker each. */
+type ChangeBeforeV8 =
+  | 'mark-mandatory-opened-meanwhile' | 'wait-for-deferred-send'
+  | 'escalate-any-dissatisfied-call' | 'stop-missed-timer-on-completion'
+  | 'one-answer-at-a-time' | 'required-window-never-moves' | 'missed-stays-missed-on-end' | 'record-ownership-end'
+  | 'plan-the-years' | 'skip-closed-steps-of-imported'
+  | 'send-on-messaging-queue'
+  | 'one-timer-for-the-plan';
+
 /**
  * One workflow per vehicle ownership (entity workflow), ID `vehicle-<storeId>-<vin>`. It runs the
  * store's post-delivery plan as it was when the car was delivered, then stays for the years of
@@ -141,6 +157,9 @@ const noSuchStep = (what: string) => ApplicationFailure.nonRetryable(what, 'Reco
  * follow-ups: every customer answer, call-back request and end of ownership comes through it.
  */
 export async function vehicleLifecycle(input: LifecycleInput): Promise<LifecycleState> {
+  // In the run's first workflow task, before anything else (see VERSIONING above).
+  const fromV8 = patched('v8-baseline');
+  const changed = (id: ChangeBeforeV8): boolean => fromV8 || patched(id);
   const starting = input.carried ? { state: input.carried } : startingState(input);
   if ('problem' in starting) throw ApplicationFailure.nonRetryable(starting.problem, 'InvalidWorkflowInput');
   const state: LifecycleState = starting.state;
@@ -150,7 +169,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     timeZone: input.timeZone, customerWindow: state.customerWindow,
   });
   // Runs started before v5 (and their replays) plan no years; the next continue-as-new starts them.
-  const years = patched('plan-the-years') ? (state.years ??= initialYearsState(input.vehicle ?? { model: '' }, yearsContext(), new Date())) : undefined;
+  const years = changed('plan-the-years') ? (state.years ??= initialYearsState(input.vehicle ?? { model: '' }, yearsContext(), new Date())) : undefined;
   /** Bumped by every DMS vehicle event, so the years wake up and plan again. */
   let yearsVersion = 0;
   /** Bumped whenever due times move or a task closes, so sleeping steps wake up and look again. */
@@ -168,7 +187,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   /** Steps with an answer or a call-back being recorded: a second one for the same step waits its turn. */
   const busySteps = new Set<string>();
   async function oneAtATime<T>(stepKey: string, fn: () => Promise<T>): Promise<T> {
-    if (!patched('one-answer-at-a-time')) return fn();
+    if (!changed('one-answer-at-a-time')) return fn();
     // Checked again after every wake-up: two waiters may wake together, and only one may go on.
     while (busySteps.has(stepKey)) await condition(() => !busySteps.has(stepKey));
     busySteps.add(stepKey);
@@ -328,10 +347,10 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     s.attempts = result.attempts;
     s.nextAttemptAt = result.nextAttemptAt ?? undefined;
     // A closed task needs no missed-call timer: wake its step so the plan can finish early.
-    if (CLOSED_STEP_STATUSES.has(s.status) && patched('stop-missed-timer-on-completion')) scheduleVersion++;
+    if (CLOSED_STEP_STATUSES.has(s.status) && changed('stop-missed-timer-on-completion')) scheduleVersion++;
     let caseId: string | undefined;
     // DOMAIN.md section 5: any dissatisfied answer or complaint is escalated, not only the survey's.
-    if (result.problem && (step.survey || patched('escalate-any-dissatisfied-call'))) {
+    if (result.problem && (step.survey || changed('escalate-any-dissatisfied-call'))) {
       caseId = await escalate(s, outcome.complaint ? 'complaint' : 'dissatisfied', outcome.complaint);
     }
     return { ...result, status: s.status, caseId };
@@ -343,7 +362,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
       if (beingOpened(s)) await untilOpened(s);
       if (s.status !== 'open') throw taskClosed(s);
       const moved = await answering.rescheduleFollowUp({ followUpId: s.followUpId!, requestedAt, staffId: staffId ?? null });
-      if (patched('required-window-never-moves')) {
+      if (changed('required-window-never-moves')) {
         s.requestedAt = moved.requestedAt;
         s.nextAttemptAt = moved.nextAttemptAt;
       } else {
@@ -389,7 +408,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     // A delivery that reached us late: a message past its "not after" is recorded as expired, never sent.
     if (notAfter !== null && Date.now() > notAfter) return void (s.status = 'expired');
     try {
-      const send = patched('send-on-messaging-queue') ? paced().sendMessage : sendMessage;
+      const send = changed('send-on-messaging-queue') ? paced().sendMessage : sendMessage;
       for (;;) {
         const sent = await send({
           idempotencyKey: `${workflowInfo().workflowId}:${input.deliveryId}:${s.key}`,
@@ -398,7 +417,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
         });
         s.messageId = sent.messageId ?? undefined;
         // Quiet hours or the frequency cap held it back: a durable timer, then the same send again.
-        if (sent.status === 'deferred' && sent.notBefore && patched('wait-for-deferred-send')) {
+        if (sent.status === 'deferred' && sent.notBefore && changed('wait-for-deferred-send')) {
           const notBefore = Date.parse(sent.notBefore);
           s.nextAttemptAt = sent.notBefore;
           if (!(await sleepUntil(() => notBefore))) return void (s.status = 'cancelled');
@@ -432,7 +451,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     s.followUpId = opened.followUpId;
     s.status = 'open';
     // The survey found a problem while the task was being written: escalate() saw no task to mark.
-    if (s.mandatory && !mandatoryWhenOpened && patched('mark-mandatory-opened-meanwhile')) await markMandatory({ followUpId: s.followUpId });
+    if (s.mandatory && !mandatoryWhenOpened && changed('mark-mandatory-opened-meanwhile')) await markMandatory({ followUpId: s.followUpId });
   }
 
   /** Waits for an open call's answer; closes it as missed (or cancelled, when the ownership ended first) if none comes. */
@@ -440,20 +459,20 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
     await sleepUntil(() => (s.status === 'open' ? missedAt(s) : 0));
     if (s.status !== 'open') return;
     // A call whose required window had closed stays missed when the ownership ends; only one still inside it is cancelled.
-    const closing = patched('missed-stays-missed-on-end') ? unfinishedCallStatus(s, ended(), new Date()) : ended() ? 'cancelled' : 'missed';
+    const closing = changed('missed-stays-missed-on-end') ? unfinishedCallStatus(s, ended(), new Date()) : ended() ? 'cancelled' : 'missed';
     s.status = (await closeFollowUp({ followUpId: s.followUpId!, status: closing })) as StepStatus;
   }
 
   async function runPostDelivery(): Promise<void> {
     if (state.phase !== 'post-delivery') return;
     // An imported vehicle's steps long past were never owed: skipped, not missed nor expired.
-    const skipped = (s: StepState) => input.imported && Date.parse(s.dueEnd) < startedAt && patched('skip-closed-steps-of-imported');
+    const skipped = (s: StepState) => input.imported && Date.parse(s.dueEnd) < startedAt && changed('skip-closed-steps-of-imported');
     const run = (s: StepState) => {
       const step = planStepOf(s.key);
       if (step.kind === 'call') return runCall(s, step);
       return runMessage(s, { template: step.template, channel: step.channel, purpose: 'service', notAfter: messageNotAfter(step, input.deliveredAt) });
     };
-    if (patched('one-timer-for-the-plan')) {
+    if (changed('one-timer-for-the-plan')) {
       await runWhenDue(state.steps.filter((s) => !skipped(s) || void (s.status = 'skipped')), run);
     } else {
       // Before v7 each step slept on a timer of its own.
@@ -561,7 +580,7 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
   // Continuing as new at least yearly keeps each run's history short however long the car is kept.
   await condition(allHandlersFinished);
   if (!ended()) await continueAsNew<typeof vehicleLifecycle>({ ...input, carried: years ? carriedState(years) : state });
-  if (patched('record-ownership-end')) {
+  if (changed('record-ownership-end')) {
     await endDelivery({ deliveryId: input.deliveryId, reason: state.endedReason ?? 'unknown', endedAt: endedAt ?? new Date().toISOString() });
   }
   return state;

@@ -187,6 +187,10 @@ describe('vehicle lifecycle workflow: the years after delivery', () => {
       expect(runs.size).toBeGreaterThanOrEqual(5);
       const history = await plainClient().workflow.getHandle(v.handle.workflowId).fetchHistory();
       expect(history.events!.length).toBeLessThan(2_000);
+      // A run records one patch marker (and its search-attribute upsert, a visibility write), in its
+      // first workflow task: the year's reminders and calls record none (docs/SCALING.md, the burst).
+      const patchEvents = history.events!.filter((e) => e.markerRecordedEventAttributes || e.upsertWorkflowSearchAttributesEventAttributes);
+      expect(patchEvents.map((e) => Number(e.eventId))).toEqual([5, 6]);
 
       // Year 5: the car is transferred to a new owner. The ownership ends; nothing more is sent.
       await plainClient().workflow.getHandle(v.handle.workflowId).signal(ownershipEndedSignal, { reason: 'transferred', endedAt: new Date(await env.currentTimeMs()).toISOString() });
