@@ -12,7 +12,11 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Screenshots of failed steps (git-ignored). */
 export const FAILURES_DIR = path.join(ROOT, 'test-results', 'console');
-export const SCREENSHOTS_DIR = path.join(ROOT, 'docs', 'screenshots');
+/**
+ * The pages' screenshots: into docs/screenshots (the README's) with UPDATE_SCREENSHOTS=1, else
+ * beside the failures, so that running the tests leaves the work tree as it was.
+ */
+export const SCREENSHOTS_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs', 'screenshots') : path.join(FAILURES_DIR, 'screenshots');
 
 export function ensureChromium(): void {
   if (existsSync(CHROMIUM)) return;
