@@ -4,11 +4,13 @@
  * the owner's notification. Each write is keyed by the workflow (an event key per timeline entry,
  * an idempotency key per notification), so a retried activity changes and sends nothing twice.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { CaseActor, CaseLevel, CaseState, DEFAULT_CASE_POLICY, LADDER_ROLE, actorLabel } from '../domain/cases';
 import { ErrorType } from '../domain/errors';
 import { addWorkingMinutes, CHINA_CALENDARS, DEFAULT_OPENING_HOURS, OpeningHoursSchema, WorkingCalendar, YearCalendar, YearCalendarSchema } from '../domain/working-hours';
 import { type EscalationCase, Prisma } from '../generated/prisma/client';
+import type { SendPace } from '../messaging/pace';
 import { PermanentSendError } from '../messaging/transports';
 import { recordAudit } from '../services/audit';
 import { fairAssignee, withAssignment } from '../services/assignment';
@@ -88,7 +90,7 @@ function notificationText(c: { id: string; reason: string; level: number; dueAt:
   return channel === 'email' ? { subject: `[回访] 案件 ${c.id.slice(0, 8)} 需要您处理`, body } : { body };
 }
 
-export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'sms' | 'email' | 'publicBaseUrl'>) {
+export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'sms' | 'email' | 'publicBaseUrl' | 'smsPace'>) {
   const { db, logger } = deps;
 
   /**
@@ -215,10 +217,14 @@ export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 
           await db.staffNotification.upsert({ where: { idempotencyKey }, update: {}, create: { idempotencyKey, staffId: input.staffId, caseId: c.id, channel, status: 'skipped' } });
           continue;
         }
-        const row = earlierAttempt ?? await db.staffNotification.upsert({ where: { idempotencyKey }, update: {}, create: { idempotencyKey, staffId: input.staffId, caseId: c.id, channel } });
         const text = notificationText(c, channel);
         // An attempt that did not finish may have reached the provider: adopt it rather than send again.
-        const earlier = earlierAttempt && transport.findSent ? await transport.findSent({ to, body: text.body, since: row.createdAt }) : [];
+        const earlier = earlierAttempt && transport.findSent ? await transport.findSent({ to, body: text.body, since: earlierAttempt.createdAt }) : [];
+        // A staff SMS takes its slot in the provider's pace as a customer's does: a morning's climbs
+        // go out with the morning's reminders, not past the provider's rate. Taken before the row is
+        // written, so a pace booked ahead leaves nothing to look up at the provider on the retry.
+        if (channel === 'sms' && !earlier[0]) await takePaceSlot(deps.smsPace, text.body);
+        if (!earlierAttempt) await db.staffNotification.upsert({ where: { idempotencyKey }, update: {}, create: { idempotencyKey, staffId: input.staffId, caseId: c.id, channel } });
         try {
           const providerId = earlier[0]?.providerId ?? (await transport.send({
             to, ...text, idempotencyKey, purpose: 'service', customerId: input.staffId,
@@ -236,6 +242,16 @@ export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 
       return { sent };
     },
   };
+}
+
+/** Waits for the send's slot in the provider's pace, or fails the attempt to retry when the pace is booked further ahead. */
+async function takePaceSlot(pace: SendPace | undefined, body: string): Promise<void> {
+  if (!pace) return;
+  const slot = await pace.reserve(pace.cost(body), null);
+  if (slot.status === 'booked') {
+    throw ApplicationFailure.create({ message: 'the provider\'s pace is booked ahead', type: ErrorType.SendPaceBooked, nextRetryDelay: slot.retryInMs });
+  }
+  if (slot.status === 'slot') await sleep(slot.waitMs);
 }
 
 /** The opener of a case by hand, as the row records it ("api-key:<id>" or "staff:<id>"). */

@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
+import { createCaseActivities } from '../../src/activities/cases';
 import { createMessagingActivities } from '../../src/activities/messaging';
 import { createDb, type Db } from '../../src/db/client';
 import type { LifecycleInput } from '../../src/domain/lifecycle';
@@ -20,7 +21,8 @@ import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, seedCustomer, seedStore, sile
 
 /**
  * The provider's pace (src/messaging/pace.ts) on real workers: the rate holds for all workers
- * together, counts SMS segments, and a message whose slot comes after its "not after" expires.
+ * together, counts SMS segments, and a message whose slot comes after its "not after" expires; a
+ * case owner's SMS takes its slot in the same pace.
  */
 let t: Awaited<ReturnType<typeof createTestDatabase>>;
 let mock: TwilioMock;
@@ -169,5 +171,53 @@ describe('a send waiting for the pace', () => {
     const [{ aheadS }] = await t.db.$queryRaw<{ aheadS: number }[]>`SELECT extract(epoch FROM "nextFreeAt" - now())::float8 AS "aheadS" FROM "SendPace" WHERE "key" = 'sms-expiry-test'`;
     expect(aheadS).toBeGreaterThan(50);
     expect(aheadS).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('a case owner\'s SMS', () => {
+  let pace: SendPace;
+  let storeId: string;
+  let caseId: string;
+  let staffId: string;
+
+  beforeAll(async () => {
+    storeId = (await seedStore(t.db, { timeZone: zoneWhereItIsNoon() })).store.id;
+    pace = createSendPace(t.db, { key: 'sms-staff-test', perSecond: 1, counts: 'messages', maxWaitMs: MAX_WAIT_MS });
+    await pace.reserve(1, null); // creates the row
+    const { deliveryId } = await seedCustomer(t.db, storeId);
+    const manager = await t.db.staff.create({ data: { storeId, externalId: `gm-${randomUUID()}`, name: '赵总', role: 'general_manager', phone: '+8613900002222', email: 'gm@example.com' } });
+    staffId = manager.id;
+    // At the ladder's third rung, where the default policy texts the owner as well as emailing.
+    caseId = (await t.db.escalationCase.create({ data: { storeId, deliveryId, reason: 'complaint', assigneeId: staffId, level: 3, openedBy: 'system' } })).id;
+  });
+
+  const notify = () => createCaseActivities({ db: t.db, logger: silentLogger, sms: twilioTransport(), email: createOutboxTransport(), publicBaseUrl: PUBLIC_BASE_URL, smsPace: pace }).notifyCaseOwner;
+  const bookedFor = (ms: number) => t.db.$executeRaw`UPDATE "SendPace" SET "nextFreeAt" = now() + make_interval(secs => ${ms / 1000}::float8) WHERE "key" = 'sms-staff-test'`;
+  const smsRow = (idempotencyKey: string) => t.db.staffNotification.findUnique({ where: { idempotencyKey: `${idempotencyKey}:sms` } });
+
+  it('waits for its slot in the customers\' pace, then goes out once', async () => {
+    await bookedFor(1_500);
+    const key = `case:${randomUUID()}`;
+    const before = mock.delivered();
+    const started = Date.now();
+    expect(await notify()({ caseId, staffId, idempotencyKey: key })).toEqual({ sent: ['email', 'sms'] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(mock.delivered()).toBe(before + 1);
+    expect(await smsRow(key)).toMatchObject({ status: 'sent' });
+  });
+
+  it('retries later when the pace is booked beyond its wait, having written and sent nothing, and then sends once', async () => {
+    await bookedFor(60_000);
+    const key = `case:${randomUUID()}`;
+    const before = mock.delivered();
+    const error = await notify()({ caseId, staffId, idempotencyKey: key }).catch((err: unknown) => err);
+    expect(error).toMatchObject({ type: 'SendPaceBooked', nonRetryable: false });
+    expect(Number((error as ApplicationFailure).nextRetryDelay)).toBeGreaterThan(40_000);
+    expect(await smsRow(key)).toBeNull();
+    expect(mock.delivered()).toBe(before);
+    // The retry, once the pace has room: the email already went, the SMS goes now, each once.
+    await bookedFor(0);
+    expect(await notify()({ caseId, staffId, idempotencyKey: key })).toEqual({ sent: ['sms'] });
+    expect(mock.delivered()).toBe(before + 1);
   });
 });
