@@ -144,7 +144,16 @@ export const OUTREACH_CALL = {
   attempts: { max: 3, retryAfterMinutes: 12 * 60 },
 } as const;
 
-/** The call's required window: from now to the close of the customer's window `days` days on. */
-export function outreachWindow(now: Date, days: number, today: string, customerWindow: ContactWindow, timeZone: string): { dueStart: string; dueEnd: string } {
-  return { dueStart: now.toISOString(), dueEnd: windowOnLocalDay(addLocalDays(today, days - 1), customerWindow, timeZone).end.toISOString() };
+/**
+ * The call's required window: from now to the close of the customer's window on the `days`-th day
+ * with a window still ahead, so the consultant has `days` chances to reach the customer. Today
+ * counts only while its window is open: a call opened at 21:00 starts counting tomorrow.
+ * `todayAlwaysCounts` is the rule before lifecycle v9, kept for the workflows that opened calls by it.
+ */
+export function outreachWindow(
+  now: Date, days: number, today: string, customerWindow: ContactWindow, timeZone: string, { todayAlwaysCounts = false } = {},
+): { dueStart: string; dueEnd: string } {
+  const todayIsOver = now.getTime() >= windowOnLocalDay(today, customerWindow, timeZone).end.getTime();
+  const first = todayIsOver && !todayAlwaysCounts ? addLocalDays(today, 1) : today;
+  return { dueStart: now.toISOString(), dueEnd: windowOnLocalDay(addLocalDays(first, days - 1), customerWindow, timeZone).end.toISOString() };
 }

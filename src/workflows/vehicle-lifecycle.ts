@@ -28,6 +28,8 @@
  * quarter of Temporal's work per reminder (docs/SCALING.md, the burst).
  * Runs started before v8, and their replays, still meet each patch where they always did. A change
  * after v8 goes behind `patched()` as before.
+ * Patches in v9: 'outreach-days-with-an-open-window' (a replacement outreach call opened after the
+ * day's contact window counts its days from tomorrow).
  */
 import {
   allHandlersFinished,
@@ -268,7 +270,9 @@ export async function vehicleLifecycle(input: LifecycleInput): Promise<Lifecycle
       const open = findStep(key);
       if (open?.followUpId) return { stepKey: key, followUpId: open.followUpId };
       const now = new Date();
-      const { dueStart, dueEnd } = outreachWindow(now, callWindowDays, localDateOf(now, input.timeZone), state.customerWindow, input.timeZone);
+      const { dueStart, dueEnd } = outreachWindow(now, callWindowDays, localDateOf(now, input.timeZone), state.customerWindow, input.timeZone, {
+        todayAlwaysCounts: !patched('outreach-days-with-an-open-window'),
+      });
       const touch: YearsCallTouch = { ...OUTREACH_CALL, checklist: [...OUTREACH_CALL.checklist], attempts: { ...OUTREACH_CALL.attempts }, offsetDays: 0, windowDays: callWindowDays };
       const { followUpId } = await answering.openFollowUp({
         deliveryId: input.deliveryId, stepKey: key, role: touch.role, checklist: touch.checklist, survey: false, mandatory: false, maxAttempts: touch.attempts.max, dueStart, dueEnd,

@@ -93,6 +93,16 @@ describe('replacement screening (DOMAIN.md section 3, I-1)', () => {
     const now = new Date('2030-06-15T02:00:00Z'); // 10:00 in Shanghai
     expect(outreachWindow(now, 7, today, DEFAULT_CUSTOMER_WINDOW, 'Asia/Shanghai')).toEqual({ dueStart: '2030-06-15T02:00:00.000Z', dueEnd: '2030-06-21T12:00:00.000Z' });
   });
+
+  it('an outreach call opened after the day\'s window has closed counts its days from tomorrow (today did, before lifecycle v9)', () => {
+    const lastMinute = new Date('2030-06-15T11:59:00Z'); // 19:59 in Shanghai: today still counts
+    const closed = new Date('2030-06-15T12:00:00Z'); // 20:00, the window's close
+    const night = new Date('2030-06-15T15:30:00Z'); // 23:30
+    expect(outreachWindow(lastMinute, 7, today, DEFAULT_CUSTOMER_WINDOW, 'Asia/Shanghai').dueEnd).toBe('2030-06-21T12:00:00.000Z');
+    expect(outreachWindow(closed, 7, today, DEFAULT_CUSTOMER_WINDOW, 'Asia/Shanghai').dueEnd).toBe('2030-06-22T12:00:00.000Z');
+    expect(outreachWindow(night, 1, today, DEFAULT_CUSTOMER_WINDOW, 'Asia/Shanghai')).toEqual({ dueStart: '2030-06-15T15:30:00.000Z', dueEnd: '2030-06-16T12:00:00.000Z' });
+    expect(outreachWindow(night, 7, today, DEFAULT_CUSTOMER_WINDOW, 'Asia/Shanghai', { todayAlwaysCounts: true }).dueEnd).toBe('2030-06-21T12:00:00.000Z');
+  });
 });
 
 describe('replacement criteria at the boundary', () => {

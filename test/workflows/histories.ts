@@ -24,8 +24,9 @@ export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
  * v6: 'send-on-messaging-queue' (sends on the messaging task queue, at the provider's pace).
  * v7: 'one-timer-for-the-plan' (the plan's steps wait on one timer, the next step's).
  * v8: 'v8-baseline' (a run started on v8 code takes every earlier change without a marker each).
+ * v9: 'outreach-days-with-an-open-window' (an outreach call opened after the day's window counts from tomorrow).
  */
-export const WORKFLOW_VERSION = 'v8';
+export const WORKFLOW_VERSION = 'v9';
 /** Each workflow type's file prefix and current version (the case workflow's first is v1). */
 const HISTORY_FILES: Record<string, { prefix: string; version: string }> = {
   vehicleLifecycle: { prefix: 'vehicle-lifecycle', version: WORKFLOW_VERSION },

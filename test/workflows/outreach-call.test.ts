@@ -26,9 +26,8 @@ describe('vehicle lifecycle workflow: the replacement outreach call (I-1)', () =
   it('CR\'s pass opens the consultant\'s call once; the customer came to the showroom; an unanswered one is missed; none after the ownership ended', async () => {
     const fake = fakeActivities('Asia/Shanghai');
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
-    // 10:00 in Shanghai (02:00 UTC), inside the contact window: a call opened after the window has
-    // closed for the day (20:00-24:00 there) has its first day already spent, and the length checked
-    // below would depend on the hour the suite runs.
+    // 10:00 in Shanghai (02:00 UTC), inside the contact window, so the days below do not depend on
+    // the hour the suite runs (a call opened after the day's window counts from tomorrow).
     const started = await env.currentTimeMs();
     const tenAm = new Date(started).setUTCHours(2, 0, 0, 0);
     await env.sleep(tenAm > started ? tenAm - started : tenAm + DAY - started);
