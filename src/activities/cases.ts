@@ -10,7 +10,7 @@ import { CaseActor, CaseLevel, CaseState, DEFAULT_CASE_POLICY, LADDER_ROLE, acto
 import { ErrorType } from '../domain/errors';
 import { addWorkingMinutes, CHINA_CALENDARS, DEFAULT_OPENING_HOURS, OpeningHoursSchema, WorkingCalendar, YearCalendar, YearCalendarSchema } from '../domain/working-hours';
 import { type EscalationCase, Prisma } from '../generated/prisma/client';
-import type { SendPace } from '../messaging/pace';
+import { paceBookedAhead, type SendPace } from '../messaging/pace';
 import { PermanentSendError } from '../messaging/transports';
 import { recordAudit } from '../services/audit';
 import { fairAssignee, withAssignment } from '../services/assignment';
@@ -248,9 +248,7 @@ export function createCaseActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 
 async function takePaceSlot(pace: SendPace | undefined, body: string): Promise<void> {
   if (!pace) return;
   const slot = await pace.reserve(pace.cost(body), null);
-  if (slot.status === 'booked') {
-    throw ApplicationFailure.create({ message: 'the provider\'s pace is booked ahead', type: ErrorType.SendPaceBooked, nextRetryDelay: slot.retryInMs });
-  }
+  if (slot.status === 'booked') throw paceBookedAhead(slot.retryInMs);
   if (slot.status === 'slot') await sleep(slot.waitMs);
 }
 

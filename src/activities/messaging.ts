@@ -12,6 +12,7 @@ import { type Message, Prisma } from '../generated/prisma/client';
 import { allPurposes, applyDeliveryReceipt, applyPendingReceipts, openDataFixCase, setConsents } from '../messaging/records';
 import { startCaseWorkflow } from '../services/cases';
 import { storeTemplates, type TemplateRow } from '../messaging/template-store';
+import { paceBookedAhead } from '../messaging/pace';
 import { PermanentSendError, RetryableSendError, type Transport } from '../messaging/transports';
 import { TWILIO_STATUS_PATH } from '../messaging/twilio-webhook';
 import type { ActivityDeps } from './deps';
@@ -279,7 +280,7 @@ export function createMessagingActivities(deps: MessagingActivityDeps) {
         if (slot.status === 'past-latest') return expire('pace');
         if (slot.status === 'booked') {
           await db.message.update({ where: { id: message.id }, data: { status: 'queued', inFlightUntil: null } });
-          throw ApplicationFailure.create({ message: 'the provider\'s pace is booked ahead', type: ErrorType.SendPaceBooked, nextRetryDelay: slot.retryInMs });
+          throw paceBookedAhead(slot.retryInMs);
         }
         await sleep(slot.waitMs);
       }

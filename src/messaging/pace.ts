@@ -1,4 +1,6 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/client';
+import { ErrorType } from '../domain/errors';
 import { readRows } from '../db/raw';
 import { Prisma } from '../generated/prisma/client';
 import { smsSegments } from '../domain/sms-segments';
@@ -30,6 +32,11 @@ export type Reservation =
   | { status: 'booked'; retryInMs: number }
   /** The first free slot is after `latest`: the message can no longer go out in time. */
   | { status: 'past-latest' };
+
+/** The send's failure when the pace is booked beyond its wait: Temporal retries it once the slots ahead have gone. */
+export function paceBookedAhead(retryInMs: number): ApplicationFailure {
+  return ApplicationFailure.create({ message: 'the provider\'s pace is booked ahead', type: ErrorType.SendPaceBooked, nextRetryDelay: retryInMs });
+}
 
 /** Waits longer than this retry later (src/workflows/vehicle-lifecycle.ts gives the paced send 45 s in all). */
 export const SEND_PACE_MAX_WAIT_MS = 10_000;
